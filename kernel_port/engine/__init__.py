@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The deterministic SMP machine and its explorer.
+
+This package never imports ported kernel code (a test enforces it).  Ported
+code imports the kernel-named primitives from here.
+"""
+
+from .core import CPU, HARDIRQ_OFFSET, NMI_VECTOR, SOFTIRQ_OFFSET, Machine
+from .errors import (
+    KernelBUG,
+    KernelViolation,
+    KernelWARN,
+    KportError,
+    SleepingInAtomic,
+    TokenError,
+    UsageError,
+)
+from .execution import Outcome, Program, SimpleProgram
+from .kfunc import kfunc
+from .locks import (
+    raw_spin_lock,
+    raw_spin_lock_irq,
+    raw_spin_lock_irqsave,
+    raw_spin_trylock,
+    raw_spin_unlock,
+    raw_spin_unlock_irq,
+    raw_spin_unlock_irqrestore,
+    raw_spinlock_t,
+    spin_lock,
+    spin_lock_irqsave,
+    spin_unlock,
+    spin_unlock_irqrestore,
+    spinlock_t,
+)
+from .memory import PerCpu, Struct, field, key_of
+from . import primitives as _primitives
+from .primitives import *  # noqa: F403  (the kernel API is the point of this package)
+
+__all__ = [
+    "CPU",
+    "HARDIRQ_OFFSET",
+    "NMI_VECTOR",
+    "SOFTIRQ_OFFSET",
+    "KernelBUG",
+    "KernelViolation",
+    "KernelWARN",
+    "KportError",
+    "Machine",
+    "Outcome",
+    "PerCpu",
+    "Program",
+    "SimpleProgram",
+    "SleepingInAtomic",
+    "Struct",
+    "TokenError",
+    "UsageError",
+    "field",
+    "key_of",
+    "kfunc",
+    "raw_spin_lock",
+    "raw_spin_lock_irq",
+    "raw_spin_lock_irqsave",
+    "raw_spin_trylock",
+    "raw_spin_unlock",
+    "raw_spin_unlock_irq",
+    "raw_spin_unlock_irqrestore",
+    "raw_spinlock_t",
+    "spin_lock",
+    "spin_lock_irqsave",
+    "spin_unlock",
+    "spin_unlock_irqrestore",
+    "spinlock_t",
+    *_primitives.__all__,
+]

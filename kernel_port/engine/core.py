@@ -1,0 +1,595 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The deterministic SMP machine.
+
+One ``Machine`` is one execution of a program on ``ncpus`` x86-like CPUs.  The
+explorer drives it through four calls -- ``enabled()``, ``accesses(actor)``,
+``step(actor)`` and ``finish()`` -- and decides every choice: which actor moves
+next, and the value of every nondeterministic choice made inside a step
+(faults).  Nothing else in the machine is random, so a list of choices replays
+an execution exactly.
+
+Actors
+------
+For ``n`` CPUs the actors are numbered:
+
+* ``0 .. n-1``     CPU ``c`` performs its next step (its pending primitive);
+* ``n .. 2n-1``    CPU ``c`` takes the highest-priority deliverable vector of
+                   its local APIC (interrupt entry, then the handler runs up to
+                   its first primitive);
+* ``2n ..``        an external event source fires (a device or timer raising
+                   a vector, or a budgeted fault such as a spurious interrupt).
+
+Steps
+-----
+Ported code runs in one greenlet per CPU and reads like C: plain calls and
+loops.  Every access to shared state goes through an engine primitive, which
+*announces* the access (object keys, read or write) and parks the greenlet.
+When the explorer schedules that CPU, the primitive performs its access and the
+CPU runs local code up to its next primitive.  A step is therefore one shared
+access plus the local computation after it, executed atomically: the model is
+sequentially consistent; barriers are recorded but have no effect on ordering
+(see docs/engine.md for what this abstracts).
+
+Each CPU step also reads the CPU's control key ``("ctl", c)``; interrupt entry
+writes it.  That makes an interrupt's arrival dependent with every step of the
+CPU it interrupts, so exhaustive search tries the arrival at every step
+boundary where interrupts are enabled -- the real hardware's freedom.
+
+Blocking
+--------
+``cpu_relax()`` makes a CPU unschedulable until some actor writes a key the CPU
+read since its previous ``cpu_relax()`` (a spin loop cannot make progress
+otherwise).  ``safe_halt()`` parks an idle CPU until an interrupt is delivered.
+When no actor is enabled the execution ends: *deadlock* if a CPU is spinning,
+*stall* if a liveness obligation is unmet, otherwise complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from greenlet import greenlet
+
+from .errors import KernelViolation, StepBudgetExceeded
+
+# The CPU currently executing ported code, or None when the engine itself (or
+# scenario set-up / final checks) runs.  Primitives read it on every call.
+CUR: CPU | None = None
+
+# preempt_count layout as in include/linux/preempt.h.
+PREEMPT_MASK = 0x000000FF
+SOFTIRQ_OFFSET = 0x00000100
+SOFTIRQ_MASK = 0x0000FF00
+HARDIRQ_OFFSET = 0x00010000
+HARDIRQ_MASK = 0x000F0000
+NMI_OFFSET = 0x00100000
+NMI_MASK = 0x00F00000
+
+NMI_VECTOR = 2
+
+Key = Any  # a hashable name of one shared location
+Access = tuple[Key, bool]  # (key, is_write)
+Accesses = tuple[Access, ...]
+
+
+class Apic:
+    """Local APIC of one CPU: request (IRR) and in-service (ISR) vectors.
+
+    A vector sent while already pending in IRR coalesces (one handler run for
+    two sends).  A vector is accepted only if its priority class (vector >> 4)
+    is above the class of the highest vector in service; EOI retires the
+    highest in-service vector.
+    """
+
+    __slots__ = ("irr", "isr")
+
+    def __init__(self) -> None:
+        self.irr: set[int] = set()
+        self.isr: list[int] = []
+
+    def deliverable(self) -> int | None:
+        if not self.irr:
+            return None
+        v = max(self.irr)
+        if self.isr and (v >> 4) <= (max(self.isr) >> 4):
+            return None
+        return v
+
+    def accept(self) -> int:
+        v = self.deliverable()
+        assert v is not None
+        self.irr.discard(v)
+        self.isr.append(v)
+        return v
+
+    def eoi(self) -> int | None:
+        if not self.isr:
+            return None
+        v = max(self.isr)
+        self.isr.remove(v)
+        return v
+
+    def reset(self) -> None:
+        self.irr.clear()
+        self.isr.clear()
+
+
+class Frame:
+    """One kernel function on a CPU's call stack (for traces and diagnostics)."""
+
+    __slots__ = ("name", "file", "version", "line")
+
+    def __init__(self, name: str, file: str, version: str, line: int | None = None) -> None:
+        self.name = name
+        self.file = file
+        self.version = version
+        self.line = line
+
+    def __repr__(self) -> str:
+        return f"{self.name}()"
+
+
+class CPU:
+    """One CPU: its greenlet, interrupt state, context stack and wait state."""
+
+    def __init__(self, machine: Machine, cpu_id: int) -> None:
+        self.m = machine
+        self.id = cpu_id
+        self.ctl: Key = ("ctl", cpu_id)
+        self.apic_key: Key = ("apic", cpu_id)
+        self.ctl_read: Access = (self.ctl, False)
+        self.apic = Apic()
+        self.pending: Accesses = ()
+        self.pending_what = ""
+        self.irqs_on = True
+        self.preempt_count = 0
+        self.ctx: list[str] = ["task"]
+        self.halted = False
+        self.wait: frozenset[Key] | None = None  # spin-blocked on these keys
+        self.reads: set[Key] = set()  # keys read since the last cpu_relax()
+        self.dead = False
+        self.program_done = False
+        self.kstack: list[Frame] = []
+        self.entry: Callable[[], Any] | None = None
+        self.idle: Callable[[], Any] | None = None
+        self.g: greenlet | None = None
+        self.local: dict[str, Any] = {}  # per-CPU engine-side state for ports
+        self.nested_irqs = 0
+
+    # -- running code ------------------------------------------------------
+    def _main(self) -> None:
+        if self.entry is not None:
+            self.entry()
+        self.program_done = True
+        idle = self.idle
+        while True:
+            if idle is not None:
+                idle()
+            else:
+                self.m.safe_halt()
+
+    def park(self, acc: Accesses, what: str) -> None:
+        """Announce the next access and wait to be scheduled (CPU greenlet)."""
+        root = self.m.root
+        while True:
+            self.pending = acc
+            self.pending_what = what
+            cmd = root.switch()
+            if cmd is None:
+                return
+            self.take_interrupt(cmd)
+
+    def take_interrupt(self, vec: int) -> None:
+        m = self.m
+        name, handler = m.vectors.get(vec, (f"vector {vec:#04x}", None))
+        nmi = vec == NMI_VECTOR
+        saved_if = self.irqs_on
+        self.irqs_on = False
+        # An interrupted spin loop re-reads when it resumes, as on hardware.
+        self.wait = None
+        self.reads.clear()
+        kind = "nmi" if nmi else "hardirq"
+        self.ctx.append(kind)
+        self.preempt_count += NMI_OFFSET if nmi else HARDIRQ_OFFSET
+        self.nested_irqs += 1
+        if m.tracing:
+            m.emit(self, "irq-enter", f"<{name}>")
+        frame = Frame(f"<{name}>", "arch/x86/entry", "", None)
+        self.kstack.append(frame)
+        try:
+            if handler is None:
+                raise RuntimeError(f"CPU{self.id}: no handler registered for vector {vec:#04x}")
+            handler(vec)
+            if not nmi:
+                for hook in m.irq_exit_hooks:
+                    hook(self)
+        finally:
+            self.kstack.pop()
+            self.preempt_count -= NMI_OFFSET if nmi else HARDIRQ_OFFSET
+            self.ctx.pop()
+            self.nested_irqs -= 1
+        self.irqs_on = saved_if
+        if m.tracing:
+            m.emit(self, "irq-exit", f"</{name}>")
+
+    # -- queries ------------------------------------------------------------
+    def in_hardirq(self) -> bool:
+        return bool(self.preempt_count & HARDIRQ_MASK)
+
+    def in_nmi(self) -> bool:
+        return bool(self.preempt_count & NMI_MASK)
+
+    def in_serving_softirq(self) -> bool:
+        return bool(self.preempt_count & SOFTIRQ_OFFSET) and self.ctx[-1] == "softirq"
+
+    def where(self) -> str:
+        """The kernel function this CPU is in, for diagnostics."""
+        for fr in reversed(self.kstack):
+            if not fr.name.startswith("<"):
+                return f"{fr.name}() ({fr.file})"
+        return "its scenario program"
+
+
+class Source:
+    """An external event: a device or timer raising a vector, or a fault."""
+
+    def __init__(
+        self,
+        name: str,
+        cpu: int,
+        vector: int | None,
+        budget: int,
+        guard: Callable[[], bool] | None,
+        keys: Iterable[Key],
+        action: Callable[[], None] | None,
+        fault: bool,
+    ) -> None:
+        self.name = name
+        self.cpu = cpu
+        self.vector = vector
+        self.budget = budget
+        self.guard = guard
+        self.action = action
+        self.fault = fault
+        acc: list[Access] = [(("apic", cpu), True)] if vector is not None else []
+        acc += [(k, True) for k in keys]
+        self.accesses: Accesses = tuple(acc)
+
+
+class Machine:
+    """The whole machine for one execution."""
+
+    def __init__(
+        self,
+        ncpus: int,
+        *,
+        faults: int = 0,
+        fault_kinds: Iterable[str] = (),
+        step_budget: int = 20000,
+        tracing: bool = False,
+        chooser: Callable[[int, str], int] | None = None,
+        config: dict[str, Any] | None = None,
+        warn_fatal: bool = False,
+    ) -> None:
+        self.ncpus = ncpus
+        self.cpus = [CPU(self, c) for c in range(ncpus)]
+        self.faults = faults
+        self.fault_kinds = frozenset(fault_kinds)
+        self.faults_used = 0
+        self.fault_log: list[str] = []
+        self.step_budget = step_budget
+        self.nsteps = 0
+        self.tracing = tracing
+        self.chooser = chooser
+        self.config: dict[str, Any] = dict(config or {})
+        self.warn_fatal = warn_fatal
+        self.vectors: dict[int, tuple[str, Callable[[int], Any] | None]] = {}
+        self.lossy_vectors: frozenset[int] | None = None  # None: every vector
+        self.sources: list[Source] = []
+        self.irq_exit_hooks: list[Callable[[CPU], None]] = []
+        self.obligations: list[tuple[str, Callable[[], bool]]] = []
+        self.finals: list[Callable[[], None]] = []
+        self.warnings: list[str] = []
+        self.warned_once: set[Any] = set()
+        self.events: list[tuple[int, Accesses]] = []
+        self.values: list[int] = []  # value choices made in the current step
+        self.stores: list[Key] = []  # keys actually stored to in the current step
+        self.trace: list[tuple[Any, ...]] = []
+        self.root: Any = None
+        self._oid = 0
+        self._started = False
+        self.kernel: Any = None  # the composed port, for scenarios
+        self.cpu_online: list[bool] = [True] * ncpus
+        # Human names of object ids, filled in as objects are created (set-up
+        # is deterministic, so an id names the same object in every execution).
+        self.names: dict[int, str] = {}
+
+    def key_label(self, key: Key) -> str:
+        if isinstance(key, tuple) and len(key) == 2:
+            a, b = key
+            if a in ("ctl", "apic"):
+                return f"{a}[{b}]"
+            if isinstance(a, int):
+                base = self.names.get(a, f"obj{a}")
+                return f"{base}.{b}" if b else base
+        return repr(key)
+
+    # -- set-up API (engine context) -----------------------------------------
+    def new_oid(self) -> int:
+        self._oid += 1
+        return self._oid
+
+    def register_vector(self, vector: int, name: str, handler: Callable[[int], Any] | None) -> None:
+        self.vectors[vector] = (name, handler)
+
+    def vector_name(self, vector: int) -> str:
+        return self.vectors.get(vector, (f"vector {vector:#04x}", None))[0]
+
+    def add_source(
+        self,
+        name: str,
+        cpu: int,
+        vector: int | None = None,
+        *,
+        budget: int = 1,
+        guard: Callable[[], bool] | None = None,
+        keys: Iterable[Key] = (),
+        action: Callable[[], None] | None = None,
+        fault: bool = False,
+    ) -> Source:
+        src = Source(name, cpu, vector, budget, guard, keys, action, fault)
+        self.sources.append(src)
+        return src
+
+    def eventually(self, description: str, predicate: Callable[[], bool]) -> None:
+        """A liveness obligation checked when no actor can move."""
+        self.obligations.append((description, predicate))
+
+    def at_end(self, check: Callable[[], None]) -> None:
+        """A final-state check (may raise KernelViolation) for complete executions."""
+        self.finals.append(check)
+
+    def start(self, entries: dict[int, Callable[[], Any]]) -> None:
+        """Create the CPU greenlets and run each up to its first primitive."""
+        global CUR
+        self.root = greenlet.getcurrent()
+        for cpu in self.cpus:
+            cpu.entry = entries.get(cpu.id)
+            cpu.g = greenlet(cpu._main)
+        for cpu in self.cpus:
+            if cpu.dead:
+                continue
+            CUR = cpu
+            try:
+                cpu.g.switch()
+            finally:
+                CUR = None
+        self._started = True
+
+    # -- explorer API --------------------------------------------------------
+    @property
+    def nactors(self) -> int:
+        return 2 * self.ncpus + len(self.sources)
+
+    def actor_name(self, actor: int) -> str:
+        n = self.ncpus
+        if actor < n:
+            return f"CPU{actor}"
+        if actor < 2 * n:
+            return f"irq@CPU{actor - n}"
+        return self.sources[actor - 2 * n].name
+
+    def actor_cpu(self, actor: int) -> int | None:
+        n = self.ncpus
+        if actor < 2 * n:
+            return actor % n
+        return self.sources[actor - 2 * n].cpu
+
+    def cpu_enabled(self, cpu: CPU) -> bool:
+        return not (cpu.dead or cpu.halted or cpu.wait is not None)
+
+    def irq_enabled(self, cpu: CPU) -> bool:
+        if cpu.dead:
+            return False
+        v = cpu.apic.deliverable()
+        if v is None:
+            return False
+        return cpu.irqs_on or v == NMI_VECTOR
+
+    def source_enabled(self, src: Source) -> bool:
+        if src.budget <= 0:
+            return False
+        if src.fault and self.faults_used >= self.faults:
+            return False
+        if self.cpus[src.cpu].dead and src.vector is not None:
+            return False
+        return src.guard is None or bool(src.guard())
+
+    def enabled(self) -> list[int]:
+        out = []
+        cpus = self.cpus
+        for cpu in cpus:
+            if not (cpu.dead or cpu.halted or cpu.wait is not None):
+                out.append(cpu.id)
+        n = self.ncpus
+        for cpu in cpus:
+            if cpu.apic.irr and self.irq_enabled(cpu):
+                out.append(n + cpu.id)
+        if self.sources:
+            base = 2 * n
+            for i, src in enumerate(self.sources):
+                if self.source_enabled(src):
+                    out.append(base + i)
+        return out
+
+    def accesses(self, actor: int) -> Accesses:
+        n = self.ncpus
+        if actor < n:
+            cpu = self.cpus[actor]
+            return cpu.pending + (cpu.ctl_read,)
+        if actor < 2 * n:
+            cpu = self.cpus[actor - n]
+            return ((cpu.ctl, True), (cpu.apic_key, True))
+        return self.sources[actor - 2 * n].accesses
+
+    def choose(self, n: int, what: str) -> int:
+        """A nondeterministic value choice inside the current step."""
+        if n <= 1:
+            return 0
+        if self.chooser is None:
+            v = 0
+        else:
+            v = self.chooser(n, what)
+        if not 0 <= v < n:
+            raise ValueError(f"choice {v} out of range for {what} ({n} options)")
+        self.values.append(v)
+        return v
+
+    def _run_cpu(self, cpu: CPU, cmd: int | None) -> None:
+        global CUR
+        CUR = cpu
+        try:
+            assert cpu.g is not None
+            cpu.g.switch(cmd)
+        finally:
+            CUR = None
+
+    def step(self, actor: int) -> Accesses:
+        """Execute one event of ``actor``; returns the accesses it made."""
+        self.nsteps += 1
+        if self.nsteps > self.step_budget:
+            raise StepBudgetExceeded(self._budget_diagnosis())
+        self.values = []
+        self.stores = stores = []
+        n = self.ncpus
+        events = self.events
+        if actor < n:
+            cpu = self.cpus[actor]
+            acc = cpu.pending + (cpu.ctl_read,)
+            events.append((actor, acc))
+            self._run_cpu(cpu, None)
+        elif actor < 2 * n:
+            cpu = self.cpus[actor - n]
+            acc = ((cpu.ctl, True), (cpu.apic_key, True))
+            events.append((actor, acc))
+            vec = cpu.apic.accept()
+            cpu.halted = False
+            stores.append(cpu.apic_key)
+            self._run_cpu(cpu, vec)
+        else:
+            src = self.sources[actor - 2 * n]
+            acc = src.accesses
+            events.append((actor, acc))
+            src.budget -= 1
+            if src.fault:
+                self.faults_used += 1
+                self.fault_log.append(src.name)
+            stores.extend(k for k, _ in acc)
+            if src.vector is not None:
+                self.cpus[src.cpu].apic.irr.add(src.vector)
+            if src.action is not None:
+                src.action()
+            if self.tracing:
+                what = src.name
+                if src.vector is not None:
+                    what += f": raise {self.vector_name(src.vector)}"
+                self.emit_on(src.cpu, "source", what)
+        # Wake spinners whose watched keys were stored to (a failed cmpxchg
+        # stores nothing and wakes no one).
+        if stores:
+            for cpu in self.cpus:
+                w = cpu.wait
+                if w is not None and not w.isdisjoint(stores):
+                    cpu.wait = None
+        return acc
+
+    def finish(self) -> None:
+        """Called when no actor is enabled: deadlock, stall or final checks."""
+        spinning = [c for c in self.cpus if c.wait is not None and not c.dead]
+        if spinning:
+            parts = []
+            for c in spinning:
+                keys = ", ".join(sorted(self.key_label(k) for k in c.wait or ()))
+                parts.append(f"CPU{c.id} spins in {c.where()} waiting for a write to {keys}")
+            raise KernelViolation("; ".join(parts) + "; no CPU can make progress", kind="deadlock")
+        for desc, pred in self.obligations:
+            if not pred():
+                raise KernelViolation(
+                    f"liveness obligation not met when no CPU could move: {desc}", kind="stall"
+                )
+        for check in self.finals:
+            check()
+
+    def _budget_diagnosis(self) -> str:
+        recent = [a for a, _ in self.events[-200:]]
+        counts: dict[int, int] = {}
+        for a in recent:
+            counts[a] = counts.get(a, 0) + 1
+        busiest = max(sorted(counts), key=lambda a: counts[a]) if counts else 0
+        cpu_id = self.actor_cpu(busiest)
+        where = self.cpus[cpu_id].where() if cpu_id is not None else "an event source"
+        return (
+            f"execution exceeded its step budget of {self.step_budget} steps; "
+            f"{self.actor_name(busiest)} was busiest, in {where}: "
+            "a loop that never blocks (a livelock, or a port that spins without cpu_relax())"
+        )
+
+    # -- primitive support (CPU context) ------------------------------------
+    def safe_halt(self) -> None:
+        """sti; hlt: enable interrupts and wait for one (idle)."""
+        cpu = CUR
+        assert cpu is not None
+        if not cpu.irqs_on:
+            # sti is a step: it changes whether interrupts can arrive.  With
+            # interrupts already on, halting changes nothing another CPU can
+            # see, so it is not an event of its own.
+            cpu.park(((cpu.ctl, True),), "safe_halt")
+            cpu.irqs_on = True
+        if self.tracing:
+            self.emit(cpu, "step", "safe_halt() -> idle")
+        cpu.halted = True
+        cpu.pending = ()
+        cpu.pending_what = "halted"
+        cmd = self.root.switch()
+        cpu.halted = False
+        if cmd is not None:
+            cpu.take_interrupt(cmd)
+
+    def fault_allowed(self, kind: str) -> bool:
+        return kind in self.fault_kinds and self.faults_used < self.faults
+
+    def send_ipi(self, src: CPU, target: int, vector: int) -> str:
+        """Perform an IPI send (already scheduled); returns what happened."""
+        tcpu = self.cpus[target]
+        if (
+            self.fault_allowed("lost-ipi")
+            and (self.lossy_vectors is None or vector in self.lossy_vectors)
+            and not tcpu.dead
+        ):
+            if self.choose(2, "lost-ipi") == 1:
+                self.faults_used += 1
+                self.fault_log.append(f"lost {self.vector_name(vector)} CPU{src.id}->CPU{target}")
+                return "LOST"
+        if tcpu.dead:
+            return "dropped (CPU offline)"
+        if vector in tcpu.apic.irr:
+            return "coalesced"
+        tcpu.apic.irr.add(vector)
+        return "sent"
+
+    # -- tracing -----------------------------------------------------------
+    def emit(self, cpu: CPU, kind: str, text: str) -> None:
+        self.trace.append(
+            (kind, cpu.id, tuple(cpu.kstack), len(cpu.ctx) - 1, text, self.nsteps, cpu.irqs_on)
+        )
+
+    def emit_on(self, cpu_id: int, kind: str, text: str) -> None:
+        self.trace.append((kind, cpu_id, (), 0, text, self.nsteps, True))
+
+
+def current_cpu() -> CPU:
+    cpu = CUR
+    if cpu is None:
+        raise RuntimeError("a kernel primitive was called outside a CPU (scenario set-up?)")
+    return cpu

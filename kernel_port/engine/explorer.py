@@ -1,0 +1,453 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Strategies and verdicts.
+
+``check(program, strategy=...)`` runs one strategy and returns a
+:class:`Result` whose verdict is one of
+
+* ``ok``           -- exhaustive search finished within the stated bounds and
+                      found nothing (only ``dfs`` can say this);
+* ``bug``          -- a violation, with the shortest counterexample found,
+                      its token and its statistics;
+* ``inconclusive`` -- a budget was hit (executions, time, steps per
+                      execution) or the strategy cannot prove absence
+                      (random, pct, hypothesis); never reported as OK;
+* ``error``        -- the scenario or a port raised: not a kernel bug.
+
+Strategies, each small (like Shuttle's schedulers):
+
+* ``dfs``: source-DPOR with sleep sets (dpor.py).  To return the shortest
+  counterexample it first searches with preemption bound 0, then 1, then 2,
+  then without bound (or up to the user's bound), stopping at the first level
+  that has a bug; within that level it picks the fewest faults, then the
+  fewest steps.  A level that prunes nothing is already complete.
+* ``random``: uniform choice among enabled actors and values, seeded.
+* ``pct``: probabilistic concurrency testing (Burckhardt et al., ASPLOS'10)
+  with depth ``d``; prints its guarantee 1/(n*k^(d-1)) per run.
+* ``hypothesis``: choices drawn from Hypothesis, index 0 meaning "keep running
+  the CPU that ran last", so failures shrink to few preemptions, few faults,
+  few steps.
+* ``replay``: follows a token's choices.
+"""
+
+from __future__ import annotations
+
+import math
+import random as _random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import dpor
+from .core import Machine
+from .execution import Outcome, Program, ReplayDriver, run
+from .token import Schedule
+
+STRATEGIES = ("dfs", "random", "pct", "hypothesis")
+
+
+@dataclass
+class Result:
+    program: str
+    variant: str
+    strategy: str
+    verdict: str  # ok | bug | inconclusive | error
+    kind: str | None = None
+    message: str = ""
+    executions: int = 0
+    complete: bool = False
+    seconds: float = 0.0
+    coverage: str = ""
+    token: str | None = None
+    counterexample: Outcome | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    faults: int = 0
+    preemption_bound: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        ce = self.counterexample
+        return {
+            "scenario": self.program,
+            "variant": self.variant,
+            "strategy": self.strategy,
+            "verdict": self.verdict,
+            "kind": self.kind,
+            "message": self.message,
+            "executions": self.executions,
+            "complete": self.complete,
+            "seconds": round(self.seconds, 3),
+            "coverage": self.coverage,
+            "token": self.token,
+            "fault_budget": self.faults,
+            "preemption_bound": self.preemption_bound,
+            "counterexample": None
+            if ce is None
+            else {"steps": ce.steps, "preemptions": ce.preemptions, "faults": ce.faults},
+            "stats": self.stats,
+        }
+
+
+def _key(o: Outcome) -> tuple[int, int, int]:
+    return (o.preemptions, o.faults, o.steps)
+
+
+def _token(program: Program, o: Outcome) -> str:
+    return Schedule(program.name, getattr(program, "variant", "-"), program.faults, o.choices).token()
+
+
+def _bad_result(program: Program, strategy: str, o: Outcome, executions: int, t0: float, coverage: str) -> Result:
+    verdict = {"bug": "bug", "error": "error", "budget": "inconclusive"}[o.status]
+    return Result(
+        program=program.name,
+        variant=getattr(program, "variant", "-"),
+        strategy=strategy,
+        verdict=verdict,
+        kind=o.kind,
+        message=o.message,
+        executions=executions,
+        complete=False,
+        seconds=time.perf_counter() - t0,
+        coverage=coverage,
+        token=_token(program, o),
+        counterexample=o,
+        faults=program.faults,
+    )
+
+
+def check(
+    program: Program,
+    strategy: str = "dfs",
+    *,
+    preemptions: int | None = None,
+    seed: int = 0,
+    executions: int | None = None,
+    seconds: float | None = None,
+    pct_depth: int = 3,
+    progress: Callable[[str], None] | None = None,
+) -> Result:
+    if strategy == "dfs":
+        return _check_dfs(program, preemptions, executions, seconds, progress)
+    if strategy == "random":
+        return _check_random(program, seed, executions or 2000, seconds)
+    if strategy == "pct":
+        return _check_pct(program, seed, executions or 2000, seconds, pct_depth)
+    if strategy == "hypothesis":
+        return _check_hypothesis(program, seed, executions or 500)
+    raise ValueError(f"unknown strategy {strategy!r}")
+
+
+# -- dfs --------------------------------------------------------------------
+
+
+def _check_dfs(
+    program: Program,
+    bound: int | None,
+    max_exec: int | None,
+    max_seconds: float | None,
+    progress: Callable[[str], None] | None,
+) -> Result:
+    t0 = time.perf_counter()
+    levels: list[int | None] = [0, 1, 2, None]
+    if bound is not None:
+        levels = sorted({lv for lv in (0, 1, 2) if lv <= bound} | {bound})  # type: ignore[assignment]
+    total = 0
+    complete_execs = 0
+    blocked = 0
+    per_level: list[dict[str, Any]] = []
+    budget_outcome: Outcome | None = None
+    for lv in levels:
+        left_exec = None if max_exec is None else max(1, max_exec - total)
+        left_sec = None if max_seconds is None else max(0.01, max_seconds - (time.perf_counter() - t0))
+
+        def prog(st: dpor.DporStats, lv: int | None = lv) -> None:
+            if progress is not None:
+                rate = st.executions / st.seconds if st.seconds else 0.0
+                progress(
+                    f"dfs bound {'none' if lv is None else lv}: {total + st.executions} executions, "
+                    f"{rate:.0f}/s, depth {st.max_depth}"
+                )
+
+        st = dpor.explore(
+            program,
+            preemption_bound=lv,
+            max_executions=left_exec,
+            max_seconds=left_sec,
+            progress=prog,
+        )
+        total += st.executions
+        complete_execs += st.complete
+        blocked += st.blocked
+        per_level.append(
+            {
+                "preemption_bound": lv,
+                "executions": st.executions,
+                "complete": st.complete,
+                "blocked": st.blocked,
+                "bound_pruned": st.bound_pruned,
+                "exhausted": st.exhausted,
+            }
+        )
+        errors = [o for o in st.outcomes if o.status == "error"]
+        if errors:
+            r = _bad_result(program, "dfs", errors[0], total, t0, "stopped at the first error")
+            r.stats = {"levels": per_level}
+            return r
+        bugs = [o for o in st.outcomes if o.status == "bug"]
+        if bugs:
+            best = min(bugs, key=_key)
+            cov = (
+                f"dfs with preemption bound {'none' if lv is None else lv}: {st.executions} executions; "
+                f"shortest of {len(bugs)} failing execution(s) in that search"
+                + ("" if st.exhausted else " (search stopped by a budget before it was complete)")
+            )
+            r = _bad_result(program, "dfs", best, total, t0, cov)
+            r.stats = {"levels": per_level}
+            r.preemption_bound = bound
+            return r
+        budgets = [o for o in st.outcomes if o.status == "budget"]
+        if budgets and budget_outcome is None:
+            budget_outcome = min(budgets, key=_key)
+        if not st.exhausted:
+            break  # an execution or time budget ran out
+        if st.bound_pruned == 0 and lv is not None:
+            # Nothing was beyond the bound: this search was already complete.
+            per_level[-1]["note"] = "no schedule exceeded the bound"
+            break
+    last = per_level[-1]
+    finished = last["exhausted"] and (last["preemption_bound"] == bound or last["bound_pruned"] == 0)
+    elapsed = time.perf_counter() - t0
+    fb = program.faults
+    bound_txt = "any number of preemptions" if bound is None else f"<= {bound} preemptions"
+    if budget_outcome is not None:
+        r = _bad_result(program, "dfs", budget_outcome, total, t0, "")
+        r.coverage = (
+            f"dfs: {total} executions; at least one execution exceeded the step budget "
+            f"({program.step_budget} steps), so the search is not complete"
+        )
+        r.stats = {"levels": per_level}
+        return r
+    cov = (
+        f"dfs (source-DPOR + sleep sets): {last['executions']} executions in the final search "
+        f"({last['complete']} complete, {last['blocked']} sleep-set blocked), {total} in all; "
+        f"all schedules with {bound_txt} and <= {fb} fault(s)"
+    )
+    if finished:
+        cov += "; search complete"
+        verdict = "ok"
+    else:
+        cov += "; search NOT complete (execution or time budget reached)"
+        verdict = "inconclusive"
+    return Result(
+        program=program.name,
+        variant=getattr(program, "variant", "-"),
+        strategy="dfs",
+        verdict=verdict,
+        kind=None if verdict == "ok" else "budget",
+        message="no violation found" if verdict == "ok" else "budget reached before the search was complete",
+        executions=total,
+        complete=finished,
+        seconds=elapsed,
+        coverage=cov,
+        stats={"levels": per_level, "complete_executions": complete_execs, "blocked": blocked},
+        faults=fb,
+        preemption_bound=bound,
+    )
+
+
+# -- random and pct ---------------------------------------------------------------
+
+
+class RandomDriver:
+    def __init__(self, rng: _random.Random) -> None:
+        self.rng = rng
+
+    def pick(self, m: Machine, enabled: list[int]) -> int | None:
+        return enabled[self.rng.randrange(len(enabled))]
+
+    def value(self, n: int, what: str) -> int:
+        return self.rng.randrange(n)
+
+
+class PctDriver:
+    """Highest-priority enabled actor runs; d-1 priority change points."""
+
+    def __init__(self, rng: _random.Random, nactors: int, k: int, d: int) -> None:
+        self.rng = rng
+        prios = list(range(d, d + nactors))
+        rng.shuffle(prios)
+        self.prio = prios
+        self.change = {rng.randrange(1, max(2, k + 1)): d - 1 - i for i in range(d - 1)}
+        self.step = 0
+
+    def pick(self, m: Machine, enabled: list[int]) -> int | None:
+        self.step += 1
+        best = max(enabled, key=lambda a: self.prio[a])
+        low = self.change.get(self.step)
+        if low is not None:
+            self.prio[best] = low
+            best = max(enabled, key=lambda a: self.prio[a])
+        return best
+
+    def value(self, n: int, what: str) -> int:
+        return self.rng.randrange(n)
+
+
+def _sampling(
+    program: Program,
+    name: str,
+    make: Callable[[int], Any],
+    n_exec: int,
+    max_seconds: float | None,
+    coverage: Callable[[int], str],
+) -> Result:
+    t0 = time.perf_counter()
+    done = 0
+    for i in range(n_exec):
+        out = run(program, make(i))
+        done += 1
+        if out.status in ("bug", "error", "budget") and out.status != "budget":
+            return _bad_result(program, name, out, done, t0, coverage(done) + "; stopped at the first failure")
+        if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+            break
+    return Result(
+        program=program.name,
+        variant=getattr(program, "variant", "-"),
+        strategy=name,
+        verdict="inconclusive",
+        kind="sampling",
+        message=f"no violation in {done} sampled executions ({name} cannot prove absence)",
+        executions=done,
+        complete=False,
+        seconds=time.perf_counter() - t0,
+        coverage=coverage(done),
+        faults=program.faults,
+    )
+
+
+def _check_random(program: Program, seed: int, n_exec: int, max_seconds: float | None) -> Result:
+    def make(i: int) -> RandomDriver:
+        return RandomDriver(_random.Random(seed * 1_000_003 + i))
+
+    return _sampling(program, "random", make, n_exec, max_seconds, lambda d: f"random (seed {seed}): {d} executions")
+
+
+def _check_pct(program: Program, seed: int, n_exec: int, max_seconds: float | None, depth: int) -> Result:
+    # Estimate k (steps per execution) and n (actors) from one default run.
+    probe = run(program, RandomDriver(_random.Random(seed)), keep_machine=True)
+    assert probe.machine is not None
+    nactors = probe.machine.nactors
+    k = max(1, probe.steps)
+    n_threads = max(1, program.ncpus)
+    p = 1.0 / (n_threads * k ** (depth - 1))
+
+    def make(i: int) -> PctDriver:
+        return PctDriver(_random.Random(seed * 1_000_003 + i), nactors, k, depth)
+
+    def cov(d: int) -> str:
+        miss = (1.0 - p) ** d
+        return (
+            f"pct depth {depth} (seed {seed}): {d} executions; each run finds a depth-{depth} bug with "
+            f"p >= 1/(n*k^(d-1)) = 1/({n_threads}*{k}^{depth - 1}) = {p:.3g}; "
+            f"P(miss such a bug in {d} runs) <= {miss:.3g}"
+        )
+
+    return _sampling(program, "pct", make, n_exec, max_seconds, cov)
+
+
+# -- hypothesis ----------------------------------------------------------------
+
+
+class _Found(Exception):
+    pass
+
+
+def _check_hypothesis(program: Program, seed: int, n_exec: int) -> Result:
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as hseed
+    from hypothesis import strategies as st
+
+    t0 = time.perf_counter()
+    found: list[Outcome] = []
+    count = [0]
+
+    class HypDriver:
+        def __init__(self, data: Any) -> None:
+            self.data = data
+            self.prev = -1
+
+        def pick(self, m: Machine, enabled: list[int]) -> int | None:
+            order = list(enabled)
+            if self.prev in enabled:
+                order.remove(self.prev)
+                order.insert(0, self.prev)
+            i = self.data.draw(st.integers(0, len(order) - 1)) if len(order) > 1 else 0
+            a = order[i]
+            if a < m.ncpus:
+                self.prev = a
+            return a
+
+        def value(self, n: int, what: str) -> int:
+            return int(self.data.draw(st.integers(0, n - 1)))
+
+    @hseed(seed)
+    @settings(
+        max_examples=n_exec,
+        database=None,
+        deadline=None,
+        verbosity=Verbosity.quiet,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate, Phase.shrink],
+        report_multiple_bugs=False,
+    )
+    @given(st.data())
+    def test(data: Any) -> None:
+        count[0] += 1
+        out = run(program, HypDriver(data))
+        if out.status in ("bug", "error"):
+            found.append(out)
+            raise _Found()
+
+    try:
+        test()
+    except _Found:
+        pass
+    if found:
+        best = found[-1]  # Hypothesis replays its shrunk example last
+        return _bad_result(
+            program,
+            "hypothesis",
+            best,
+            count[0],
+            t0,
+            f"hypothesis (seed {seed}): {count[0]} executions including shrinking",
+        )
+    return Result(
+        program=program.name,
+        variant=getattr(program, "variant", "-"),
+        strategy="hypothesis",
+        verdict="inconclusive",
+        kind="sampling",
+        message=f"no violation in {count[0]} generated executions (hypothesis cannot prove absence)",
+        executions=count[0],
+        complete=False,
+        seconds=time.perf_counter() - t0,
+        coverage=f"hypothesis (seed {seed}): {count[0]} executions",
+        faults=program.faults,
+    )
+
+
+# -- replay ----------------------------------------------------------------------
+
+
+def replay(program: Program, choices: list[int]) -> tuple[Outcome, str | None]:
+    """Re-run one schedule with tracing; returns the outcome and any divergence."""
+    drv = ReplayDriver(choices)
+    out = run(program, drv, tracing=True)
+    div = drv.diverged
+    if div is None and drv.pos < len(choices):
+        div = f"the execution ended after {drv.pos} of the schedule's {len(choices)} choices"
+    return out, div
+
+
+def pct_bound(n: int, k: int, d: int) -> float:
+    return 1.0 / (n * math.pow(k, d - 1))

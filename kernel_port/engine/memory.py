@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Shared memory: structs whose fields are engine-visible, per-CPU variables.
+
+A ported ``struct`` is a subclass of :class:`Struct` with :func:`field`
+attributes.  Reading or writing a field from a CPU is one step of that CPU:
+it is announced to the explorer (key = object id and field name), performed
+when the explorer schedules the CPU, and shown in traces.  The same access from
+the engine side (scenario set-up, final checks) is a plain Python access.
+
+Fields declared ``shared=False`` are plain Python attributes even on a CPU:
+use them only for values that never change after set-up (a work item's
+function pointer), so that making them steps would add nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import core
+
+_MISSING = object()
+
+
+def building() -> core.Machine:
+    m = BUILDING[0]
+    if m is None:
+        raise RuntimeError("kernel objects can only be created while a Machine is set up or running")
+    return m
+
+
+# The machine objects are being created for (set by the explorer around
+# set-up and execution; one machine at a time per process).
+BUILDING: list[core.Machine | None] = [None]
+
+
+class field:
+    """A field of a :class:`Struct`; accesses from a CPU are steps."""
+
+    __slots__ = ("name", "default", "factory", "shared")
+
+    def __init__(
+        self,
+        default: Any = None,
+        *,
+        factory: Callable[[], Any] | None = None,
+        shared: bool = True,
+    ) -> None:
+        self.default = default
+        self.factory = factory
+        self.shared = shared
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def initial(self) -> Any:
+        return self.factory() if self.factory is not None else self.default
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        cpu = core.CUR
+        if cpu is None or not self.shared:
+            return obj.__dict__[self.name]
+        key = (obj._oid, self.name)
+        cpu.park(((key, False),), "read")
+        cpu.reads.add(key)
+        v = obj.__dict__[self.name]
+        if cpu.m.tracing:
+            cpu.m.emit(cpu, "step", f"READ {cpu.m.key_label(key)} -> {fmt(v)}")
+        return v
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        cpu = core.CUR
+        if cpu is None or not self.shared:
+            obj.__dict__[self.name] = value
+            return
+        key = (obj._oid, self.name)
+        cpu.park(((key, True),), "write")
+        obj.__dict__[self.name] = value
+        cpu.m.stores.append(key)
+        if cpu.m.tracing:
+            cpu.m.emit(cpu, "step", f"WRITE {cpu.m.key_label(key)} = {fmt(value)}")
+
+
+class Struct:
+    """Base of ported kernel structs.  ``name`` labels the object in traces."""
+
+    _kp_fields: tuple[field, ...] = ()
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        fields: dict[str, field] = {}
+        for klass in reversed(cls.__mro__):
+            for k, v in vars(klass).items():
+                if isinstance(v, field):
+                    fields[k] = v
+        cls._kp_fields = tuple(fields.values())
+
+    def __init__(self, name: str | None = None, **init: Any) -> None:
+        m = building()
+        oid = m.new_oid()
+        d = self.__dict__
+        d["_oid"] = oid
+        m.names[oid] = name if name is not None else f"{type(self).__name__}#{oid}"
+        for f in self._kp_fields:
+            d[f.name] = f.initial()
+        for k, v in init.items():
+            if not any(f.name == k for f in self._kp_fields):
+                raise TypeError(f"{type(self).__name__} has no field {k!r}")
+            d[k] = v
+
+    @property
+    def kp_name(self) -> str:
+        return building().names[self.__dict__["_oid"]]
+
+    def raw(self, name: str) -> Any:
+        """The value of a field without making a step (engine side)."""
+        return self.__dict__[name]
+
+    def __repr__(self) -> str:
+        m = BUILDING[0]
+        if m is None:
+            return f"<{type(self).__name__}>"
+        return "&" + m.names.get(self.__dict__["_oid"], "?")
+
+
+def key_of(obj: Struct, name: str) -> tuple[int, str]:
+    """The key of one field (for event sources that read port state)."""
+    return (obj.__dict__["_oid"], name)
+
+
+class PerCpu:
+    """A per-CPU variable: one instance per CPU, created at set-up."""
+
+    def __init__(self, factory: Callable[..., Any], name: str) -> None:
+        m = building()
+        self.name = name
+        self._v = [factory(name=f"{name}[{c}]") for c in range(m.ncpus)]
+
+    def __getitem__(self, cpu: int) -> Any:
+        return self._v[cpu]
+
+    def __len__(self) -> int:
+        return len(self._v)
+
+    def __iter__(self) -> Any:
+        return iter(self._v)
+
+
+def fmt(v: Any) -> str:
+    """Format a value the way a kernel person would read it."""
+    if v is None:
+        return "NULL"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, Struct):
+        return repr(v)
+    if isinstance(v, int) and abs(v) >= 16:
+        return hex(v)
+    return repr(v) if isinstance(v, str) else str(v)

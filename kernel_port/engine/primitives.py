@@ -1,0 +1,486 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Kernel-named primitives for ported code.
+
+Each primitive that touches shared state is exactly one step: it announces the
+location(s) it will touch, waits to be scheduled, then performs its access
+atomically.  Where C takes an address (``&head->first``), the Python spelling
+passes the object and the field name: ``cmpxchg(head, "first", old, new)``.
+Plain field reads and writes (``head.first``, ``head.first = x``) are steps too
+(see memory.py); ``READ_ONCE(head.first)`` is therefore just that read.
+
+Memory model: sequential consistency.  Barriers (``smp_mb`` and friends) are
+recorded in traces so a reader sees where the C has them, but they do not
+change what an execution can observe: every step is already globally ordered.
+Orderings that only a weak memory model allows are outside this engine (see
+docs/engine.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from . import core
+from .core import CPU, HARDIRQ_MASK, NMI_MASK, NMI_VECTOR, SOFTIRQ_MASK, SOFTIRQ_OFFSET
+from .errors import KernelBUG, KernelWARN, SleepingInAtomic
+from .memory import Struct, field, fmt
+
+
+def _cpu() -> CPU:
+    cpu = core.CUR
+    if cpu is None:
+        raise RuntimeError("kernel primitive called outside a CPU")
+    return cpu
+
+
+def _label(cpu: CPU, obj: Struct, name: str) -> str:
+    return cpu.m.key_label((obj.__dict__["_oid"], name))
+
+
+# --------------------------------------------------------------------------
+# Marked accesses
+
+
+def READ_ONCE(value: Any) -> Any:
+    """``READ_ONCE(obj.field)``: the field read is the step; returns its value."""
+    return value
+
+
+def WRITE_ONCE(obj: Struct, name: str, value: Any) -> None:
+    setattr(obj, name, value)
+
+
+def smp_load_acquire(value: Any) -> Any:
+    return value
+
+
+def smp_store_release(obj: Struct, name: str, value: Any) -> None:
+    setattr(obj, name, value)
+
+
+def _rmw(obj: Struct, name: str, what: str, fn: Callable[[Any], tuple[bool, Any, Any]]) -> Any:
+    """One read-modify-write step.  ``fn(old) -> (store?, new, result)``."""
+    d = obj.__dict__
+    cpu = core.CUR
+    if cpu is None:
+        store, new, res = fn(d[name])
+        if store:
+            d[name] = new
+        return res
+    key = (d["_oid"], name)
+    cpu.park(((key, True),), what)
+    cpu.reads.add(key)
+    old = d[name]
+    store, new, res = fn(old)
+    if store:
+        d[name] = new
+        cpu.m.stores.append(key)
+    if cpu.m.tracing:
+        lab = cpu.m.key_label(key)
+        if store:
+            cpu.m.emit(cpu, "step", f"{what}({lab}): {fmt(old)} -> {fmt(new)}")
+        else:
+            cpu.m.emit(cpu, "step", f"{what}({lab}): {fmt(old)} (unchanged)")
+    return res
+
+
+def cmpxchg(obj: Struct, name: str, old: Any, new: Any) -> Any:
+    """Store ``new`` if the field equals ``old``; returns the prior value."""
+    return _rmw(obj, name, "cmpxchg", lambda cur: (cur == old, new, cur))
+
+
+def try_cmpxchg(obj: Struct, name: str, old: Any, new: Any) -> tuple[bool, Any]:
+    """C's try_cmpxchg: returns (succeeded, value seen) -- C updates *old in place."""
+    return _rmw(obj, name, "try_cmpxchg", lambda cur: (cur == old, new, (cur == old, cur)))
+
+
+def xchg(obj: Struct, name: str, new: Any) -> Any:
+    return _rmw(obj, name, "xchg", lambda cur: (True, new, cur))
+
+
+# --------------------------------------------------------------------------
+# atomic_t
+
+
+class atomic_t(Struct):
+    counter = field(0)
+
+
+def ATOMIC_INIT(i: int, name: str | None = None) -> atomic_t:
+    return atomic_t(name=name, counter=i)
+
+
+def atomic_read(v: atomic_t) -> int:
+    return v.counter  # type: ignore[no-any-return]
+
+
+def atomic_read_acquire(v: atomic_t) -> int:
+    return v.counter  # type: ignore[no-any-return]
+
+
+def atomic_set(v: atomic_t, i: int) -> None:
+    v.counter = i
+
+
+def atomic_set_release(v: atomic_t, i: int) -> None:
+    v.counter = i
+
+
+def atomic_add(i: int, v: atomic_t) -> None:
+    _rmw(v, "counter", "atomic_add", lambda c: (True, c + i, None))
+
+
+def atomic_sub(i: int, v: atomic_t) -> None:
+    _rmw(v, "counter", "atomic_sub", lambda c: (True, c - i, None))
+
+
+def atomic_inc(v: atomic_t) -> None:
+    _rmw(v, "counter", "atomic_inc", lambda c: (True, c + 1, None))
+
+
+def atomic_dec(v: atomic_t) -> None:
+    _rmw(v, "counter", "atomic_dec", lambda c: (True, c - 1, None))
+
+
+def atomic_add_return(i: int, v: atomic_t) -> int:
+    return _rmw(v, "counter", "atomic_add_return", lambda c: (True, c + i, c + i))  # type: ignore[no-any-return]
+
+
+def atomic_inc_return(v: atomic_t) -> int:
+    return atomic_add_return(1, v)
+
+
+def atomic_dec_return(v: atomic_t) -> int:
+    return _rmw(v, "counter", "atomic_dec_return", lambda c: (True, c - 1, c - 1))  # type: ignore[no-any-return]
+
+
+def atomic_dec_and_test(v: atomic_t) -> bool:
+    return atomic_dec_return(v) == 0
+
+
+def atomic_fetch_add(i: int, v: atomic_t) -> int:
+    return _rmw(v, "counter", "atomic_fetch_add", lambda c: (True, c + i, c))  # type: ignore[no-any-return]
+
+
+def atomic_fetch_or(i: int, v: atomic_t) -> int:
+    return _rmw(v, "counter", "atomic_fetch_or", lambda c: (True, c | i, c))  # type: ignore[no-any-return]
+
+
+def atomic_fetch_and(i: int, v: atomic_t) -> int:
+    return _rmw(v, "counter", "atomic_fetch_and", lambda c: (True, c & i, c))  # type: ignore[no-any-return]
+
+
+def atomic_fetch_andnot(i: int, v: atomic_t) -> int:
+    return _rmw(v, "counter", "atomic_fetch_andnot", lambda c: (True, c & ~i, c))  # type: ignore[no-any-return]
+
+
+def atomic_cmpxchg(v: atomic_t, old: int, new: int) -> int:
+    return _rmw(v, "counter", "atomic_cmpxchg", lambda c: (c == old, new, c))  # type: ignore[no-any-return]
+
+
+def atomic_cmpxchg_acquire(v: atomic_t, old: int, new: int) -> int:
+    return _rmw(v, "counter", "atomic_cmpxchg_acquire", lambda c: (c == old, new, c))  # type: ignore[no-any-return]
+
+
+def atomic_try_cmpxchg(v: atomic_t, old: int, new: int) -> tuple[bool, int]:
+    return _rmw(v, "counter", "atomic_try_cmpxchg", lambda c: (c == old, new, (c == old, c)))  # type: ignore[no-any-return]
+
+
+def atomic_xchg(v: atomic_t, new: int) -> int:
+    return _rmw(v, "counter", "atomic_xchg", lambda c: (True, new, c))  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------
+# Barriers: recorded, no effect under sequential consistency.
+
+
+def _barrier(name: str) -> None:
+    cpu = core.CUR
+    if cpu is not None and cpu.m.tracing:
+        cpu.m.emit(cpu, "note", f"{name}()")
+
+
+def smp_mb() -> None:
+    _barrier("smp_mb")
+
+
+def smp_wmb() -> None:
+    _barrier("smp_wmb")
+
+
+def smp_rmb() -> None:
+    _barrier("smp_rmb")
+
+
+def smp_mb__before_atomic() -> None:
+    _barrier("smp_mb__before_atomic")
+
+
+def smp_mb__after_atomic() -> None:
+    _barrier("smp_mb__after_atomic")
+
+
+def barrier() -> None:
+    pass
+
+
+# --------------------------------------------------------------------------
+# Spinning
+
+
+def cpu_relax() -> None:
+    """A spin-loop pause: the CPU blocks until something it read is written."""
+    cpu = _cpu()
+    if cpu.reads:
+        cpu.wait = frozenset(cpu.reads)
+        cpu.reads = set()
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "note", "cpu_relax()")
+
+
+def smp_cond_load_acquire(obj: Struct, name: str, cond: Callable[[Any], bool]) -> Any:
+    """Spin reading ``obj.name`` until ``cond(value)``; returns that value."""
+    while True:
+        v = getattr(obj, name)
+        if cond(v):
+            return v
+        cpu_relax()
+
+
+# --------------------------------------------------------------------------
+# Interrupt and preemption state
+
+
+def local_irq_disable() -> None:
+    cpu = _cpu()
+    cpu.park(((cpu.ctl, True),), "local_irq_disable")
+    cpu.irqs_on = False
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "step", "local_irq_disable()")
+
+
+def local_irq_enable() -> None:
+    cpu = _cpu()
+    cpu.park(((cpu.ctl, True),), "local_irq_enable")
+    cpu.irqs_on = True
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "step", "local_irq_enable()")
+
+
+def local_irq_save() -> bool:
+    """Returns the flags to restore (True: interrupts were enabled)."""
+    cpu = _cpu()
+    cpu.park(((cpu.ctl, True),), "local_irq_save")
+    flags = cpu.irqs_on
+    cpu.irqs_on = False
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "step", f"local_irq_save() (irqs were {'on' if flags else 'off'})")
+    return flags
+
+
+def local_irq_restore(flags: bool) -> None:
+    cpu = _cpu()
+    cpu.park(((cpu.ctl, True),), "local_irq_restore")
+    cpu.irqs_on = flags
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "step", f"local_irq_restore() (irqs {'on' if flags else 'off'})")
+
+
+def irqs_disabled() -> bool:
+    return not _cpu().irqs_on
+
+
+def preempt_disable() -> None:
+    _cpu().preempt_count += 1
+
+
+def preempt_enable() -> None:
+    cpu = _cpu()
+    cpu.preempt_count -= 1
+    if cpu.preempt_count & 0xFF < 0 or cpu.preempt_count < 0:
+        raise KernelBUG(f"CPU{cpu.id}: preempt_count underflow in {cpu.where()}")
+
+
+def preempt_count() -> int:
+    return _cpu().preempt_count
+
+
+def local_bh_disable() -> None:
+    _cpu().preempt_count += 2 * SOFTIRQ_OFFSET
+
+
+def local_bh_enable() -> None:
+    _cpu().preempt_count -= 2 * SOFTIRQ_OFFSET
+
+
+def in_hardirq() -> bool:
+    return bool(_cpu().preempt_count & HARDIRQ_MASK)
+
+
+in_irq = in_hardirq
+
+
+def in_nmi() -> bool:
+    return bool(_cpu().preempt_count & NMI_MASK)
+
+
+def in_softirq() -> bool:
+    return bool(_cpu().preempt_count & SOFTIRQ_MASK)
+
+
+def in_interrupt() -> bool:
+    return bool(_cpu().preempt_count & (HARDIRQ_MASK | SOFTIRQ_MASK | NMI_MASK))
+
+
+def in_task() -> bool:
+    return not in_interrupt()
+
+
+def smp_processor_id() -> int:
+    return _cpu().id
+
+
+raw_smp_processor_id = smp_processor_id
+
+
+def nr_cpu_ids() -> int:
+    return _cpu().m.ncpus
+
+
+def cpu_online(cpu: int) -> bool:
+    c = core.CUR
+    m = c.m if c is not None else _machine()
+    return m.cpu_online[cpu]
+
+
+def cpu_is_offline(cpu: int) -> bool:
+    return not cpu_online(cpu)
+
+
+def _machine() -> core.Machine:
+    from .memory import building
+
+    return building()
+
+
+def kconfig(name: str) -> bool:
+    """IS_ENABLED(CONFIG_<name>) for the machine's configuration."""
+    c = core.CUR
+    m = c.m if c is not None else _machine()
+    return bool(m.config.get(name, False))
+
+
+# --------------------------------------------------------------------------
+# BUG/WARN and sleeping checks
+
+
+def BUG_ON(cond: Any) -> None:
+    if cond:
+        cpu = _cpu()
+        raise KernelBUG(f"kernel BUG on CPU{cpu.id} in {cpu.where()}")
+
+
+def BUG() -> None:
+    BUG_ON(True)
+
+
+def WARN_ON(cond: Any, message: str = "") -> bool:
+    if cond:
+        cpu = _cpu()
+        text = f"WARNING on CPU{cpu.id} in {cpu.where()}" + (f": {message}" if message else "")
+        _warn(cpu, text)
+    return bool(cond)
+
+
+def WARN_ON_ONCE(cond: Any, message: str = "") -> bool:
+    if cond:
+        cpu = _cpu()
+        f = sys._getframe(1)
+        site = (f.f_code.co_filename, f.f_lineno)
+        if site not in cpu.m.warned_once:
+            cpu.m.warned_once.add(site)
+            text = f"WARNING on CPU{cpu.id} in {cpu.where()}" + (f": {message}" if message else "")
+            _warn(cpu, text)
+    return bool(cond)
+
+
+def _warn(cpu: CPU, text: str) -> None:
+    cpu.m.warnings.append(text)
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "note", text)
+    if cpu.m.warn_fatal:
+        raise KernelWARN(text)
+
+
+def might_sleep(what: str = "might_sleep()") -> None:
+    """Report a sleeping operation in atomic context (hardirq, irqs off, preempt off)."""
+    cpu = _cpu()
+    reasons = []
+    if cpu.preempt_count & NMI_MASK:
+        reasons.append("in NMI")
+    elif cpu.preempt_count & HARDIRQ_MASK:
+        reasons.append("in hard interrupt context")
+    if not cpu.irqs_on:
+        reasons.append("with interrupts disabled")
+    if cpu.preempt_count & 0xFF:
+        reasons.append(f"with preemption disabled (preempt_count {cpu.preempt_count:#x})")
+    if reasons:
+        raise SleepingInAtomic(
+            f"BUG: sleeping function called from invalid context on CPU{cpu.id}: "
+            f"{what} in {cpu.where()} " + ", ".join(reasons)
+        )
+
+
+# --------------------------------------------------------------------------
+# Local APIC
+
+
+def apic_send_IPI(target: int, vector: int) -> None:
+    """Send ``vector`` to CPU ``target`` (one step; a lost-IPI fault may drop it)."""
+    cpu = _cpu()
+    m = cpu.m
+    cpu.park(((("apic", target), True),), "send_IPI")
+    result = m.send_ipi(cpu, target, vector)
+    if m.tracing:
+        kind = "fault" if result == "LOST" else "step"
+        text = f"send {m.vector_name(vector)} -> CPU{target}"
+        m.emit(cpu, kind, f"IPI LOST: {text}" if result == "LOST" else f"{text} ({result})")
+    if result != "LOST":
+        m.stores.append(("apic", target))
+
+
+def apic_send_IPI_self(vector: int) -> None:
+    apic_send_IPI(_cpu().id, vector)
+
+
+def apic_eoi() -> None:
+    cpu = _cpu()
+    cpu.park(((cpu.apic_key, True),), "apic_eoi")
+    v = cpu.apic.eoi()
+    cpu.m.stores.append(cpu.apic_key)
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "step", f"apic_eoi() (retires {cpu.m.vector_name(v) if v is not None else 'nothing'})")
+
+
+def apic_irr_pending(target: int, vector: int) -> bool:
+    """Whether ``vector`` is pending in CPU ``target``'s IRR (a read step)."""
+    cpu = _cpu()
+    cpu.park(((("apic", target), False),), "apic_read_irr")
+    cpu.reads.add(("apic", target))
+    return vector in cpu.m.cpus[target].apic.irr
+
+
+def safe_halt() -> None:
+    _cpu().m.safe_halt()
+
+
+def raise_nmi(target: int) -> None:
+    apic_send_IPI(target, NMI_VECTOR)
+
+
+__all__ = sorted(
+    n
+    for n, v in list(globals().items())
+    if not n.startswith("_") and getattr(v, "__module__", None) == __name__
+) + ["in_irq", "raw_smp_processor_id"]
