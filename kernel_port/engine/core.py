@@ -295,6 +295,8 @@ class Machine:
         self.events: list[tuple[int, Accesses]] = []
         self.values: list[int] = []  # value choices made in the current step
         self.stores: list[Key] = []  # keys actually stored to in the current step
+        # Event index -> CPU, for steps that turned interrupts off on that CPU.
+        self.irqoff_events: dict[int, int] = {}
         self.trace: list[tuple[Any, ...]] = []
         self.root: Any = None
         self._oid = 0
@@ -555,6 +557,12 @@ class Machine:
         cpu.halted = False
         if cmd is not None:
             cpu.take_interrupt(cmd)
+
+    def irqs_off(self, cpu: CPU) -> None:
+        """Interrupts go off on ``cpu`` in the current step (for DPOR)."""
+        if cpu.irqs_on:
+            self.irqoff_events[len(self.events) - 1] = cpu.id
+        cpu.irqs_on = False
 
     def fault_allowed(self, kind: str) -> bool:
         return kind in self.fault_kinds and self.faults_used < self.faults

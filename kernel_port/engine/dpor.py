@@ -93,6 +93,7 @@ class DporStats:
     seconds: float = 0.0
     max_depth: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
+    all_outcomes: list[Outcome] = field(default_factory=list)  # with keep_events
 
 
 class DporDriver:
@@ -197,8 +198,13 @@ class DporDriver:
         return 0
 
     # -- after an execution -----------------------------------------------------
-    def analyse(self, m: Machine) -> None:
-        """Add backtrack points for every race of the execution just run."""
+    def analyse(self, m: Machine, pending: list[int] = ()) -> None:  # type: ignore[assignment]
+        """Add backtrack points for every race of the execution just run.
+
+        ``pending`` lists actors that could still move when the execution
+        was cut short (by a violation): their next events race too, as in
+        the classic formulation that checks next events at every state.
+        """
         if not self.reduction:
             return
         events = m.events
@@ -260,10 +266,86 @@ class DporDriver:
                         reads_since[k] = {a: j}
                     else:
                         rs[a] = j
+        irqoff = m.irqoff_events
         for i, j in races:
-            self._reverse(i, j, actors, clocks)
+            self._reverse(i, j, actors, clocks, irqoff)
+        # Next events of actors that never got to run them.
+        for a in pending:
+            acc = m.accesses(a)
+            po = last_of_actor.get(a)
+            vc = clocks[po][:] if po is not None else [0] * A
+            cands = set()
+            for k, w in acc:
+                lw = last_write.get(k)
+                if lw is not None and actors[lw] != a:
+                    cands.add(lw)
+                if w:
+                    for ra, ri in (reads_since.get(k) or {}).items():
+                        if ra != a:
+                            cands.add(ri)
+            if not cands:
+                continue
+            imm = []
+            for i in sorted(cands):
+                ai = actors[i]
+                if vc[ai] > i or any(k2 != i and clocks[k2][ai] > i for k2 in cands):
+                    continue
+                imm.append(i)
+            for i in cands:
+                ci = clocks[i]
+                for x in range(A):
+                    if ci[x] > vc[x]:
+                        vc[x] = ci[x]
+            j = len(actors)
+            vc[a] = j + 1
+            actors.append(a)
+            clocks.append(vc)
+            for i in imm:
+                self._reverse(i, j, actors, clocks, irqoff)
+            actors.pop()
+            clocks.pop()
+        # A violation cuts the execution short, but another actor's next
+        # step may violate a property too (in any equivalent order, since
+        # the two steps commute): explore each of them at the last node.
+        if pending and stack:
+            last = stack[L - 1] if L - 1 < len(stack) else stack[-1]
+            for a in pending:
+                if a in last.enabled_set and a not in last.sleep:
+                    last.backtrack.add(a)
 
-    def _reverse(self, i: int, j: int, actors: list[int], clocks: list[list[int]]) -> None:
+    def _reverse(self, i: int, j: int, actors: list[int], clocks: list[list[int]], irqoff: dict[int, int]) -> None:
+        aj = actors[j]
+        res = self._reverse_at(i, j, actors, clocks)
+        if res is not None:
+            return
+        # e' cannot run at e's node.  An interrupt entry is disabled there
+        # when e lies inside an interrupts-off section of its CPU: the race
+        # to reverse is with the section's local_irq_disable/save, which is
+        # what blocked the interrupt (as DPOR treats a lock acquisition).
+        n = self.n
+        if n <= aj < 2 * n:
+            c = aj - n
+            for k in range(i, -1, -1):
+                if irqoff.get(k) == c:
+                    if self._reverse_at(k, j, actors, clocks) is not None:
+                        return
+                    break
+        # Otherwise (a lock or spin that had not been released yet): the
+        # latest earlier node where e' could run, as Flanagan-Godefroid do
+        # for disabled threads.  Conservative.
+        for k in range(i - 1, -1, -1):
+            nk = self.stack[k]
+            if aj in nk.enabled_set:
+                if aj not in nk.backtrack and aj not in nk.sleep:
+                    nk.backtrack.add(aj)
+                return
+
+    def _reverse_at(self, i: int, j: int, actors: list[int], clocks: list[list[int]]) -> bool | None:
+        """Source-DPOR reversal of e_i and e_j at e_i's node.
+
+        Returns True when a backtrack point was added or one already covers
+        the reversal, None when no initial of the reversal can run there.
+        """
         ai = actors[i]
         seen: set[int] = set()
         initials: list[int] = []
@@ -289,11 +371,11 @@ class DporDriver:
         node = self.stack[i]
         for q in initials:
             if q in node.backtrack or q in node.sleep:
-                return
+                return True
         aj = actors[j]
         cands = [q for q in initials if q in node.enabled_set]
         if not cands:
-            return
+            return None
         pref = aj if aj in cands else min(cands)
         node.backtrack.add(pref)
         if self.bound is not None:
@@ -304,6 +386,7 @@ class DporDriver:
                     if pref in nk.enabled_set and pref not in nk.sleep:
                         nk.backtrack.add(pref)
                     break
+        return True
 
     def advance(self) -> bool:
         """Move to the next unexplored branch; False when the search is exhausted."""
@@ -337,6 +420,7 @@ def explore(
     max_seconds: float | None = None,
     stop_on_bug: bool = False,
     reduction: bool = True,
+    keep_events: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     progress: Callable[[DporStats], None] | None = None,
 ) -> DporStats:
@@ -350,6 +434,9 @@ def explore(
         m = out.machine
         assert m is not None
         out.machine = None
+        if keep_events:
+            out.events = list(m.events)
+            st.all_outcomes.append(out)
         st.executions += 1
         st.steps += out.steps
         st.max_depth = max(st.max_depth, out.steps)
@@ -369,7 +456,15 @@ def explore(
             on_outcome(out)
         # Drop the stack below a failed step: nothing after it was explored.
         del drv.stack[len(m.events):]
-        drv.analyse(m)
+        pending: list[int] = []
+        if out.status == "bug" and m.events:
+            last_cpu = m.actor_cpu(m.events[-1][0])
+            for a in m.enabled():
+                c = m.actor_cpu(a)
+                if a < 2 * m.ncpus and c == last_cpu:
+                    continue  # that CPU raised: it has no next event
+                pending.append(a)
+        drv.analyse(m, pending)
         del m
         if out.status == "error" or (stop_on_bug and out.status == "bug"):
             break

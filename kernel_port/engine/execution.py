@@ -56,6 +56,7 @@ class Outcome:
     faults: int = 0
     traceback: str = ""
     machine: Machine | None = None
+    events: list[Any] | None = None  # (actor, accesses) per step, when asked for
 
 
 def count_preemptions(m: Machine, actors: list[int], enabled_before: list[list[int]]) -> int:

@@ -255,7 +255,7 @@ def smp_cond_load_acquire(obj: Struct, name: str, cond: Callable[[Any], bool]) -
 def local_irq_disable() -> None:
     cpu = _cpu()
     cpu.park(((cpu.ctl, True),), "local_irq_disable")
-    cpu.irqs_on = False
+    cpu.m.irqs_off(cpu)
     if cpu.m.tracing:
         cpu.m.emit(cpu, "step", "local_irq_disable()")
 
@@ -273,7 +273,7 @@ def local_irq_save() -> bool:
     cpu = _cpu()
     cpu.park(((cpu.ctl, True),), "local_irq_save")
     flags = cpu.irqs_on
-    cpu.irqs_on = False
+    cpu.m.irqs_off(cpu)
     if cpu.m.tracing:
         cpu.m.emit(cpu, "step", f"local_irq_save() (irqs were {'on' if flags else 'off'})")
     return flags
@@ -282,7 +282,10 @@ def local_irq_save() -> bool:
 def local_irq_restore(flags: bool) -> None:
     cpu = _cpu()
     cpu.park(((cpu.ctl, True),), "local_irq_restore")
-    cpu.irqs_on = flags
+    if flags:
+        cpu.irqs_on = True
+    else:
+        cpu.m.irqs_off(cpu)
     if cpu.m.tracing:
         cpu.m.emit(cpu, "step", f"local_irq_restore() (irqs {'on' if flags else 'off'})")
 

@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""DPOR against plain exhaustive enumeration on random small programs.
+
+Hypothesis generates programs of 2-3 CPUs over up to 4 shared variables, each
+CPU running up to 5 operations (reads, writes, atomic adds, cmpxchg, IPIs to
+a CPU whose handler also touches shared variables, interrupts-off sections,
+assertions).  For every program, DPOR (source sets + sleep sets) must reach
+exactly the final states and the violations that enumerating every
+interleaving reaches, with no more executions; and for programs without
+violations it must run exactly one complete execution per Mazurkiewicz trace
+(counted by brute force from the enumeration).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from kernel_port.engine import (
+    SimpleProgram,
+    Struct,
+    apic_eoi,
+    apic_send_IPI,
+    atomic_add,
+    atomic_t,
+    cmpxchg,
+    field,
+    local_irq_disable,
+    local_irq_enable,
+)
+from kernel_port.engine.dpor import explore
+
+VEC = 0xF5
+NVARS = 4
+
+
+class Mem(Struct):
+    v0 = field(0)
+    v1 = field(0)
+    v2 = field(0)
+    v3 = field(0)
+
+
+def var(i: int) -> str:
+    return f"v{i}"
+
+
+op_st = st.one_of(
+    st.tuples(st.just("r"), st.integers(0, NVARS - 1)),
+    st.tuples(st.just("w"), st.integers(0, NVARS - 1), st.integers(1, 2)),
+    st.tuples(st.just("add"), st.integers(0, NVARS - 1)),
+    st.tuples(st.just("cas"), st.integers(0, NVARS - 1), st.integers(0, 1), st.integers(1, 2)),
+    st.tuples(st.just("ipi"), st.integers(0, 2)),
+    st.tuples(st.just("cli"), st.integers(1, 2)),
+    st.tuples(st.just("assert"), st.integers(0, NVARS - 1), st.integers(1, 2)),
+)
+
+
+def program_st(with_asserts: bool) -> Any:
+    ops = op_st if with_asserts else op_st.filter(lambda o: o[0] != "assert")
+    return st.tuples(
+        st.integers(2, 3),
+        st.lists(st.lists(ops, max_size=5), min_size=3, max_size=3),
+        st.lists(st.tuples(st.sampled_from(["r", "w", "add"]), st.integers(0, NVARS - 1)), max_size=2),
+    )
+
+
+def make(spec: Any, results: dict[str, Any]) -> SimpleProgram:
+    ncpus, progs, handler_ops = spec
+
+    def build(m: Any) -> Any:
+        mem = Mem(name="mem")
+        cnt = atomic_t(name="cnt")
+        logs: list[list[Any]] = [[] for _ in range(ncpus)]
+        hlog: list[Any] = []
+
+        def handler(vec: int) -> None:
+            apic_eoi()
+            for kind, i in handler_ops:
+                if kind == "r":
+                    hlog.append(getattr(mem, var(i)))
+                elif kind == "w":
+                    setattr(mem, var(i), 3)
+                else:
+                    atomic_add(1, cnt)
+
+        m.register_vector(VEC, "TEST_VECTOR", handler)
+
+        def run_ops(c: int) -> None:
+            for op in progs[c]:
+                kind = op[0]
+                if kind == "r":
+                    logs[c].append(getattr(mem, var(op[1])))
+                elif kind == "w":
+                    setattr(mem, var(op[1]), op[2])
+                elif kind == "add":
+                    atomic_add(1, cnt)
+                elif kind == "cas":
+                    logs[c].append(cmpxchg(mem, var(op[1]), op[2], op[3]))
+                elif kind == "ipi":
+                    apic_send_IPI(op[1] % ncpus, VEC)
+                elif kind == "cli":
+                    local_irq_disable()
+                    for _ in range(op[1]):
+                        logs[c].append(mem.v0)
+                    local_irq_enable()
+                elif kind == "assert":
+                    got = getattr(mem, var(op[1]))
+                    assert got != op[2], f"CPU{c} read v{op[1]}={got}"
+
+        def final() -> None:
+            state = (
+                tuple(mem.raw(var(i)) for i in range(NVARS)),
+                cnt.raw("counter"),
+                tuple(tuple(x) for x in logs),
+                tuple(sorted(hlog)),
+            )
+            results["finals"].add(state)
+
+        m.at_end(final)
+        return {c: (lambda c=c: run_ops(c)) for c in range(ncpus)}
+
+    return SimpleProgram("random", ncpus, build)
+
+
+def interleavings(spec: Any) -> int:
+    ncpus, progs, handler_ops = spec
+    lens = []
+    for c in range(ncpus):
+        n = 0
+        for op in progs[c]:
+            n += 2 + op[1] if op[0] == "cli" else 1
+        lens.append(n)
+    nipi = sum(1 for c in range(ncpus) for op in progs[c] if op[0] == "ipi")
+    total = sum(lens) + nipi * (2 + len(handler_ops))
+    denom = 1
+    for n in lens:
+        denom *= math.factorial(n)
+    return math.factorial(total) // max(1, denom)
+
+
+def signature(events: list[Any]) -> Any:
+    count: dict[int, int] = defaultdict(int)
+    per_key: dict[Any, list[Any]] = defaultdict(list)
+    for a, acc in events:
+        eid = (a, count[a])
+        count[a] += 1
+        for k, w in acc:
+            blocks = per_key[k]
+            if w:
+                blocks.append(("W", eid))
+            elif blocks and blocks[-1][0] == "R":
+                blocks[-1][1].add(eid)
+            else:
+                blocks.append(("R", {eid}))
+    return tuple(
+        sorted(
+            (repr(k), tuple((t, x if t == "W" else tuple(sorted(x))) for t, x in blocks)) for k, blocks in per_key.items()
+        )
+    )
+
+
+def run_both(spec: Any) -> tuple[Any, Any, Any, Any]:
+    naive_res: dict[str, Any] = {"finals": set()}
+    dpor_res: dict[str, Any] = {"finals": set()}
+    naive = explore(make(spec, naive_res), reduction=False, keep_events=True, max_executions=60000)
+    assume(naive.exhausted)
+    dp = explore(make(spec, dpor_res), keep_events=True)
+    assert dp.exhausted
+    return naive, dp, naive_res, dpor_res
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(program_st(with_asserts=False))
+def test_dpor_same_finals_one_execution_per_trace(spec: Any) -> None:
+    assume(interleavings(spec) <= 3000)
+    naive, dp, nres, dres = run_both(spec)
+    assert not naive.outcomes and not dp.outcomes
+    assert dres["finals"] == nres["finals"]
+    assert dp.executions <= naive.executions
+    traces = {signature(o.events) for o in naive.all_outcomes if o.status == "complete"}
+    assert dp.complete == len(traces)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(program_st(with_asserts=True))
+def test_dpor_same_violations(spec: Any) -> None:
+    assume(interleavings(spec) <= 3000)
+    naive, dp, nres, dres = run_both(spec)
+    assert {o.message for o in naive.outcomes} == {o.message for o in dp.outcomes}
+    assert dres["finals"] == nres["finals"]
+    assert dp.executions <= naive.executions
