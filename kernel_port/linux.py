@@ -2,17 +2,39 @@
 """The mainline kernel (v6.17) as the composition of the ported files.
 
 Each ported file (kernel_port/kernel/irq_work.py, kernel_port/lib/llist.py,
-...) contributes one class whose methods carry the kernel's function names.
-Python's method resolution stands in for the kernel's single global
-namespace: any ported function calls any other as ``self.<name>(...)``.
-Ports are added to ``PORTS`` as they land.
+...) defines one class whose methods carry the kernel's function names and
+exports it as ``PORT``.  Python's method resolution stands in for the
+kernel's single global namespace: any ported function calls any other as
+``self.<name>(...)``.  Ports are found by walking kernel_port/kernel,
+kernel_port/lib and kernel_port/arch in sorted module order, so the
+composition is the same on every machine.
+
+A port class lists in ``OWN_INITS`` the names of its methods that create its
+per-execution state (per-CPU variables, locks); they run when a machine is
+set up, in the same order.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from .variants import KernelBase
 
-PORTS: tuple[type, ...] = ()
+_PACKAGES = ("kernel_port.lib", "kernel_port.kernel", "kernel_port.arch")
+
+
+def discover() -> tuple[type, ...]:
+    found: list[tuple[str, type]] = []
+    for pkgname in _PACKAGES:
+        pkg = importlib.import_module(pkgname)
+        for info in pkgutil.walk_packages(pkg.__path__, prefix=pkgname + "."):
+            mod = importlib.import_module(info.name)
+            port = getattr(mod, "PORT", None)
+            if isinstance(port, type):
+                found.append((info.name, port))
+    found.sort(key=lambda t: t[0])
+    return tuple(p for _, p in found)
 
 
 def compose(*ports: type) -> type:
@@ -25,4 +47,5 @@ def compose(*ports: type) -> type:
     return type("Linux", (*ports, KernelBase), {"INITS": tuple(inits), "TREE_NAME": "v6.17"})
 
 
+PORTS: tuple[type, ...] = discover()
 Linux = compose(*PORTS)

@@ -156,6 +156,8 @@ class CPU:
         self.g: greenlet | None = None
         self.local: dict[str, Any] = {}  # per-CPU engine-side state for ports
         self.nested_irqs = 0
+        self.wait_hint = ""  # what a spinning CPU waits for, for diagnostics
+        self.booting = False  # brought online again: starts when first scheduled
 
     # -- running code ------------------------------------------------------
     def _main(self) -> None:
@@ -168,6 +170,24 @@ class CPU:
                 idle()
             else:
                 self.m.safe_halt()
+
+    def boot(self, entry: Callable[[], Any] | None) -> None:
+        """Reset to a freshly onlined CPU that will run ``entry`` then idle."""
+        self.apic.reset()
+        self.irqs_on = True
+        self.preempt_count = 0
+        self.ctx = ["task"]
+        self.halted = False
+        self.wait = None
+        self.reads = set()
+        self.dead = False
+        self.program_done = False
+        self.kstack = []
+        self.entry = entry
+        self.g = greenlet(self._main, parent=self.m.root)
+        self.booting = True
+        self.pending = ((self.ctl, True), (self.apic_key, True))
+        self.pending_what = "boot"
 
     def park(self, acc: Accesses, what: str) -> None:
         """Announce the next access and wait to be scheduled (CPU greenlet)."""
@@ -392,7 +412,7 @@ class Machine:
         return not (cpu.dead or cpu.halted or cpu.wait is not None)
 
     def irq_enabled(self, cpu: CPU) -> bool:
-        if cpu.dead:
+        if cpu.dead or cpu.booting:
             return False
         v = cpu.apic.deliverable()
         if v is None:
@@ -453,7 +473,13 @@ class Machine:
         CUR = cpu
         try:
             assert cpu.g is not None
-            cpu.g.switch(cmd)
+            if cpu.booting:
+                cpu.booting = False
+                if self.tracing:
+                    self.emit(cpu, "step", f"CPU{cpu.id} boots (empty APIC, interrupts on)")
+                cpu.g.switch()
+            else:
+                cpu.g.switch(cmd)
         finally:
             CUR = None
 
@@ -513,7 +539,8 @@ class Machine:
             parts = []
             for c in spinning:
                 keys = ", ".join(sorted(self.key_label(k) for k in c.wait or ()))
-                parts.append(f"CPU{c.id} spins in {c.where()} waiting for a write to {keys}")
+                hint = f" ({c.wait_hint})" if c.wait_hint else ""
+                parts.append(f"CPU{c.id} spins in {c.where()} waiting for a write to {keys}{hint}")
             raise KernelViolation("; ".join(parts) + "; no CPU can make progress", kind="deadlock")
         for desc, pred in self.obligations:
             if not pred():

@@ -229,9 +229,13 @@ def barrier() -> None:
 # Spinning
 
 
-def cpu_relax() -> None:
-    """A spin-loop pause: the CPU blocks until something it read is written."""
+def cpu_relax(hint: str = "") -> None:
+    """A spin-loop pause: the CPU blocks until something it read is written.
+
+    ``hint`` says what the CPU waits for; a deadlock report quotes it.
+    """
     cpu = _cpu()
+    cpu.wait_hint = hint
     if cpu.reads:
         cpu.wait = frozenset(cpu.reads)
         cpu.reads = set()
@@ -239,13 +243,13 @@ def cpu_relax() -> None:
         cpu.m.emit(cpu, "note", "cpu_relax()")
 
 
-def smp_cond_load_acquire(obj: Struct, name: str, cond: Callable[[Any], bool]) -> Any:
+def smp_cond_load_acquire(obj: Struct, name: str, cond: Callable[[Any], bool], hint: str = "") -> Any:
     """Spin reading ``obj.name`` until ``cond(value)``; returns that value."""
     while True:
         v = getattr(obj, name)
         if cond(v):
             return v
-        cpu_relax()
+        cpu_relax(hint)
 
 
 # --------------------------------------------------------------------------
@@ -352,13 +356,69 @@ def nr_cpu_ids() -> int:
 
 
 def cpu_online(cpu: int) -> bool:
+    """Test a CPU's bit in cpu_online_mask (a read step of ``online[cpu]``)."""
     c = core.CUR
-    m = c.m if c is not None else _machine()
-    return m.cpu_online[cpu]
+    if c is None:
+        return _machine().cpu_online[cpu]
+    key = ("online", cpu)
+    c.park(((key, False),), "cpu_online")
+    c.reads.add(key)
+    v = c.m.cpu_online[cpu]
+    if c.m.tracing:
+        c.m.emit(c, "step", f"cpu_online({cpu}) -> {fmt(v)}")
+    return v
 
 
 def cpu_is_offline(cpu: int) -> bool:
     return not cpu_online(cpu)
+
+
+def set_cpu_online(cpu: int, online: bool) -> None:
+    """Set or clear a CPU's bit in cpu_online_mask (a write step)."""
+    c = core.CUR
+    if c is None:
+        _machine().cpu_online[cpu] = online
+        return
+    key = ("online", cpu)
+    c.park(((key, True),), "set_cpu_online")
+    c.m.cpu_online[cpu] = online
+    c.m.stores.append(key)
+    if c.m.tracing:
+        c.m.emit(c, "step", f"set_cpu_online({cpu}, {fmt(online)})")
+
+
+def cpu_die() -> None:
+    """The calling CPU dies (the end of the offline path): its APIC state is
+    discarded and it never runs again unless brought up with cpu_boot()."""
+    cpu = _cpu()
+    m = cpu.m
+    cpu.park(((cpu.ctl, True), (cpu.apic_key, True)), "cpu_die")
+    lost = sorted(cpu.apic.irr)
+    cpu.apic.reset()
+    cpu.dead = True
+    cpu.irqs_on = False
+    m.stores.append(cpu.apic_key)
+    if m.tracing:
+        names = ", ".join(m.vector_name(v) for v in lost)
+        m.emit(cpu, "step", f"CPU{cpu.id} dead" + (f" (pending {names} discarded)" if lost else ""))
+    m.root.switch()
+    raise RuntimeError(f"CPU{cpu.id} ran after it died")
+
+
+def cpu_boot(target: int, entry: Callable[[], Any] | None = None) -> None:
+    """Bring dead CPU ``target`` online again: empty APIC, interrupts on; it
+    runs ``entry`` (then idles) when first scheduled.  Marking it online in
+    cpu_online_mask is the caller's job, as in the kernel's bring-up path."""
+    cpu = _cpu()
+    m = cpu.m
+    t = m.cpus[target]
+    if not t.dead:
+        raise RuntimeError(f"cpu_boot({target}): CPU{target} is not dead")
+    cpu.park(((t.ctl, True), (t.apic_key, True)), "cpu_boot")
+    t.boot(entry)
+    m.stores.append(t.apic_key)
+    if m.tracing:
+        m.emit(cpu, "step", f"boot CPU{target}")
 
 
 def _machine() -> core.Machine:
