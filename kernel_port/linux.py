@@ -6,7 +6,7 @@ Each ported file (kernel_port/kernel/irq_work.py, kernel_port/lib/llist.py,
 exports it as ``PORT``.  Python's method resolution stands in for the
 kernel's single global namespace: any ported function calls any other as
 ``self.<name>(...)``.  Ports are found by walking kernel_port/kernel,
-kernel_port/lib and kernel_port/arch in sorted module order, so the
+kernel_port/lib, kernel_port/arch and kernel_port/drivers in sorted module order, so the
 composition is the same on every machine.
 
 A port class lists in ``OWN_INITS`` the names of its methods that create its
@@ -21,7 +21,7 @@ import pkgutil
 
 from .variants import KernelBase
 
-_PACKAGES = ("kernel_port.lib", "kernel_port.kernel", "kernel_port.arch")
+_PACKAGES = ("kernel_port.lib", "kernel_port.kernel", "kernel_port.arch", "kernel_port.drivers")
 
 
 def discover() -> tuple[type, ...]:

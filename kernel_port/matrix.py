@@ -58,7 +58,9 @@ def cell_json(s: type[Scenario], v: str, e: str, r: Result) -> dict[str, Any]:
         "token": r.token if r.verdict in ("bug", "error", "inconclusive") else None,
         "coverage": r.coverage,
         "message": r.message,
-        "counterexample": None if ce is None else {"steps": ce.steps, "preemptions": ce.preemptions, "faults": ce.faults},
+        "counterexample": None
+        if ce is None
+        else {"steps": ce.steps, "preemptions": ce.preemptions, "faults": ce.faults},
     }
 
 

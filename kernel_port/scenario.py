@@ -172,4 +172,6 @@ def program(
     sc = get_scenario(name)
     vname = variant or default_variant(sc)
     v = parse_variant(vname)
-    return ScenarioProgram(sc, v, sc.faults if faults is None else faults, preemptions if preemptions is not None else sc.preemptions)
+    return ScenarioProgram(
+        sc, v, sc.faults if faults is None else faults, preemptions if preemptions is not None else sc.preemptions
+    )

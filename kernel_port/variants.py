@@ -216,9 +216,7 @@ def parse_variant(spec: str) -> Variant:
         if pname in (c.name for c in chosen):
             raise UnknownName(f"patch '{pname}' appears twice in '{spec}'")
         if base not in p.applies_to:
-            raise UnknownName(
-                f"patch '{pname}' does not apply to '{base}' (it applies to {', '.join(p.applies_to)})"
-            )
+            raise UnknownName(f"patch '{pname}' does not apply to '{base}' (it applies to {', '.join(p.applies_to)})")
         chosen.append(p)
         base = f"{base}+{pname}"
     bases = tuple(p.cls for p in reversed(chosen)) + (tree.cls,)

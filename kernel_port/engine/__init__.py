@@ -5,6 +5,7 @@ This package never imports ported kernel code (a test enforces it).  Ported
 code imports the kernel-named primitives from here.
 """
 
+from . import primitives as _primitives
 from .core import CPU, HARDIRQ_OFFSET, NMI_VECTOR, SOFTIRQ_OFFSET, Machine
 from .errors import (
     KernelBUG,
@@ -33,8 +34,7 @@ from .locks import (
     spinlock_t,
 )
 from .memory import PerCpu, Struct, field, key_of
-from . import primitives as _primitives
-from .primitives import *  # noqa: F403  (the kernel API is the point of this package)
+from .primitives import *
 
 __all__ = [
     "CPU",

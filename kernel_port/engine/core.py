@@ -69,7 +69,8 @@ NMI_MASK = 0x00F00000
 NMI_VECTOR = 2
 
 Key = Any  # a hashable name of one shared location
-Access = tuple[Key, bool]  # (key, is_write)
+Access = tuple[Key, Any]  # (key, False: read | True: write | ACQUIRE: lock acquisition, a write)
+ACQUIRE = 2
 Accesses = tuple[Access, ...]
 
 
@@ -118,7 +119,7 @@ class Apic:
 class Frame:
     """One kernel function on a CPU's call stack (for traces and diagnostics)."""
 
-    __slots__ = ("name", "file", "version", "line")
+    __slots__ = ("file", "line", "name", "version")
 
     def __init__(self, name: str, file: str, version: str, line: int | None = None) -> None:
         self.name = name
@@ -147,7 +148,7 @@ class CPU:
         self.ctx: list[str] = ["task"]
         self.halted = False
         self.wait: frozenset[Key] | None = None  # spin-blocked on these keys
-        self.reads: set[Key] = set()  # keys read since the last cpu_relax()
+        self.reads: dict[Key, int] = {}  # keys read since the last cpu_relax(), with their versions
         self.dead = False
         self.program_done = False
         self.kstack: list[Frame] = []
@@ -157,6 +158,10 @@ class CPU:
         self.local: dict[str, Any] = {}  # per-CPU engine-side state for ports
         self.nested_irqs = 0
         self.wait_hint = ""  # what a spinning CPU waits for, for diagnostics
+        # A spin reduced to a wait (smp_cond_load_*, spinlock acquisition):
+        # the CPU can take its pending step only when this returns true.
+        self.awaiting: Callable[[], bool] | None = None
+        self.await_what = ""
         self.booting = False  # brought online again: starts when first scheduled
 
     # -- running code ------------------------------------------------------
@@ -179,7 +184,7 @@ class CPU:
         self.ctx = ["task"]
         self.halted = False
         self.wait = None
-        self.reads = set()
+        self.reads = {}
         self.dead = False
         self.program_done = False
         self.kstack = []
@@ -208,7 +213,9 @@ class CPU:
         self.irqs_on = False
         # An interrupted spin loop re-reads when it resumes, as on hardware.
         self.wait = None
-        self.reads.clear()
+        self.reads = {}
+        saved_await = (self.awaiting, self.await_what, self.wait_hint)
+        self.awaiting = None
         kind = "nmi" if nmi else "hardirq"
         self.ctx.append(kind)
         self.preempt_count += NMI_OFFSET if nmi else HARDIRQ_OFFSET
@@ -230,6 +237,7 @@ class CPU:
             self.ctx.pop()
             self.nested_irqs -= 1
         self.irqs_on = saved_if
+        self.awaiting, self.await_what, self.wait_hint = saved_await
         if m.tracing:
             m.emit(self, "irq-exit", f"</{name}>")
 
@@ -315,6 +323,7 @@ class Machine:
         self.events: list[tuple[int, Accesses]] = []
         self.values: list[int] = []  # value choices made in the current step
         self.stores: list[Key] = []  # keys actually stored to in the current step
+        self.version: dict[Key, int] = {}  # how many stores each key has had
         # Event index -> CPU, for steps that turned interrupts off on that CPU.
         self.irqoff_events: dict[int, int] = {}
         self.trace: list[tuple[Any, ...]] = []
@@ -323,6 +332,7 @@ class Machine:
         self._started = False
         self.kernel: Any = None  # the composed port, for scenarios
         self.cpu_online: list[bool] = [True] * ncpus
+        self.dmesg: list[str] = []  # printk() output
         # Human names of object ids, filled in as objects are created (set-up
         # is deterministic, so an id names the same object in every execution).
         self.names: dict[int, str] = {}
@@ -409,7 +419,9 @@ class Machine:
         return self.sources[actor - 2 * n].cpu
 
     def cpu_enabled(self, cpu: CPU) -> bool:
-        return not (cpu.dead or cpu.halted or cpu.wait is not None)
+        if cpu.dead or cpu.halted or cpu.wait is not None:
+            return False
+        return cpu.awaiting is None or cpu.awaiting()
 
     def irq_enabled(self, cpu: CPU) -> bool:
         if cpu.dead or cpu.booting:
@@ -433,7 +445,8 @@ class Machine:
         cpus = self.cpus
         for cpu in cpus:
             if not (cpu.dead or cpu.halted or cpu.wait is not None):
-                out.append(cpu.id)
+                if cpu.awaiting is None or cpu.awaiting():
+                    out.append(cpu.id)
         n = self.ncpus
         for cpu in cpus:
             if cpu.apic.irr and self.irq_enabled(cpu):
@@ -526,27 +539,41 @@ class Machine:
         # Wake spinners whose watched keys were stored to (a failed cmpxchg
         # stores nothing and wakes no one).
         if stores:
+            version = self.version
+            # A CPU's own stores are not news to its spin loop (unless another
+            # actor stored to the location since the CPU first read it).
+            own = self.cpus[self.actor_cpu(actor)] if actor < 2 * n else None
+            for k in stores:
+                old = version.get(k, 0)
+                version[k] = old + 1
+                if own is not None and own.reads.get(k) == old:
+                    own.reads[k] = old + 1
             for cpu in self.cpus:
                 w = cpu.wait
                 if w is not None and not w.isdisjoint(stores):
                     cpu.wait = None
+                    # The woken CPU's next step depends on the store that
+                    # woke it: it re-reads everything it waited on, whoever
+                    # stored (so the step is the same whichever store woke it).
+                    cpu.pending = cpu.pending + tuple((k, False) for k in sorted(w, key=repr))
         return acc
 
     def finish(self) -> None:
         """Called when no actor is enabled: deadlock, stall or final checks."""
-        spinning = [c for c in self.cpus if c.wait is not None and not c.dead]
+        spinning = [c for c in self.cpus if (c.wait is not None or c.awaiting is not None) and not c.dead]
         if spinning:
             parts = []
             for c in spinning:
-                keys = ", ".join(sorted(self.key_label(k) for k in c.wait or ()))
                 hint = f" ({c.wait_hint})" if c.wait_hint else ""
+                if c.awaiting is not None:
+                    parts.append(f"CPU{c.id} spins in {c.where()} waiting for {c.await_what}{hint}")
+                    continue
+                keys = ", ".join(sorted(self.key_label(k) for k in c.wait or ()))
                 parts.append(f"CPU{c.id} spins in {c.where()} waiting for a write to {keys}{hint}")
             raise KernelViolation("; ".join(parts) + "; no CPU can make progress", kind="deadlock")
         for desc, pred in self.obligations:
             if not pred():
-                raise KernelViolation(
-                    f"liveness obligation not met when no CPU could move: {desc}", kind="stall"
-                )
+                raise KernelViolation(f"liveness obligation not met when no CPU could move: {desc}", kind="stall")
         for check in self.finals:
             check()
 
@@ -615,9 +642,7 @@ class Machine:
 
     # -- tracing -----------------------------------------------------------
     def emit(self, cpu: CPU, kind: str, text: str) -> None:
-        self.trace.append(
-            (kind, cpu.id, tuple(cpu.kstack), len(cpu.ctx) - 1, text, self.nsteps, cpu.irqs_on)
-        )
+        self.trace.append((kind, cpu.id, tuple(cpu.kstack), len(cpu.ctx) - 1, text, self.nsteps, cpu.irqs_on))
 
     def emit_on(self, cpu_id: int, kind: str, text: str) -> None:
         self.trace.append((kind, cpu_id, (), 0, text, self.nsteps, True))

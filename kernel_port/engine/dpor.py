@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Exhaustive exploration with dynamic partial-order reduction.
 
-Source-DPOR with sleep sets (Abdulla, Aronis, Jonsson, Sagonas, POPL'14),
-stateless: every execution re-runs the program from scratch, following the
-choices recorded in the exploration stack, then continues with a default
-choice (keep running the CPU that ran last, else the lowest actor).
+Optimal DPOR with wakeup trees and sleep sets (Abdulla, Aronis, Jonsson,
+Sagonas, "Optimal dynamic partial order reduction", POPL'14), stateless:
+every execution re-runs the program from scratch, following the choices
+recorded in the exploration stack and the wakeup tree below the branch being
+explored, then continues with a default choice (keep running the CPU that ran
+last, else the lowest actor).
 
 * **Dependence.** Two events are dependent when they touch a common key and
   one of them writes it (an RMW counts as a write even when a cmpxchg fails).
@@ -14,20 +16,26 @@ choice (keep running the CPU that ran last, else the lowest actor).
 * **Races.** After each execution, happens-before is computed with vector
   clocks; for every pair of events ``e < e'`` of different actors that are
   dependent and not ordered through other events, the reversal ``v =
-  notdep(e).e'`` is formed and, unless one of its initial actors is already in
-  the backtrack or sleep set at ``e``'s node, one enabled initial is added.
-  Reversals whose initials are all disabled at that node are impossible orders
-  (an interrupt before the send that raised it, a spin read before it could
-  run) and are dropped.
+  notdep(e).e'`` is inserted into the wakeup tree at ``e``'s node unless a
+  sleeping actor or an existing branch already covers it (weak initials).
+  An interrupt entry that cannot happen at ``e``'s node because ``e`` lies in
+  an interrupts-off section of that CPU is raced instead against the
+  section's ``local_irq_disable``/``save`` (the way DPOR treats a lock
+  acquisition); other reversals that cannot run there (a spin not yet woken,
+  a lock not yet released) go to the latest earlier node where they can, as
+  Flanagan and Godefroid do for disabled threads (conservative).
 * **Sleep sets** guarantee that no two complete explored executions are
-  Mazurkiewicz-equivalent; an execution whose every enabled actor is asleep is
-  *sleep-set blocked* and abandoned.  Counts of complete and blocked
-  executions are reported separately (optimal DPOR would have no blocked ones).
+  Mazurkiewicz-equivalent; following wakeup sequences avoids most
+  *sleep-set blocked* executions (every enabled actor asleep), which are
+  abandoned and counted separately.
 * **Value choices** (faults) made inside a step are explored exhaustively at
   their node, within the fault budget.
+* **Cut-short executions.** A violation ends an execution early; the next
+  events of the other actors are raced too, and each of them is also tried at
+  the last node (its step could violate a property as well).
 * **Preemption bound** (optional): a switch away from a CPU that could still
   step costs one preemption; schedules beyond the bound are not explored, and
-  every backtrack point is also added at the latest earlier switch point, the
+  every reversal is also added at the latest earlier switch point, the
   conservative rule of bounded POR (Coons, Musuvathi, McKinley, OOPSLA'13).
   Any pruning is reported: the result then holds only within the bound.
 """
@@ -38,37 +46,65 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .core import Accesses, Machine
+from .core import ACQUIRE, Accesses, Machine
 from .execution import Outcome, Program, run
+
+Event = tuple[int, Accesses]  # (actor, accesses)
+
+
+class WNode:
+    """A wakeup-tree node: one event and the sequences that continue it."""
+
+    __slots__ = ("acc", "actor", "children")
+
+    def __init__(self, actor: int, acc: Accesses) -> None:
+        self.actor = actor
+        self.acc = acc
+        self.children: list[WNode] = []
 
 
 class Node:
     __slots__ = (
+        "accs",
+        "actor",
+        "cur",
+        "done",
         "enabled",
         "enabled_set",
-        "sleep",
-        "done",
-        "backtrack",
-        "actor",
-        "values",
+        "irqs",
         "nopts",
-        "accs",
-        "prev_cpu",
         "preempts",
+        "prev_cpu",
+        "sleep",
+        "values",
+        "waiting",
+        "wut",
     )
 
-    def __init__(self, enabled: list[int], sleep: set[int], accs: dict[int, Accesses], prev_cpu: int, preempts: int) -> None:
+    def __init__(
+        self,
+        enabled: list[int],
+        sleep: set[int],
+        accs: dict[int, Accesses],
+        prev_cpu: int,
+        preempts: int,
+        irqs: tuple[bool, ...],
+        waiting: frozenset[int] = frozenset(),
+    ) -> None:
         self.enabled = enabled
         self.enabled_set = set(enabled)
         self.sleep = sleep
         self.done: set[int] = set()
-        self.backtrack: set[int] = set()
+        self.wut: list[WNode] = []  # branches still to explore, in order
+        self.cur: WNode | None = None  # the branch being explored
         self.actor = -1
         self.values: list[int] = []
         self.nopts: list[int] = []
         self.accs = accs
         self.prev_cpu = prev_cpu
         self.preempts = preempts
+        self.irqs = irqs  # interrupts enabled, per CPU, before this node's event
+        self.waiting = waiting  # CPUs spinning (on a lock, a condition, a store) here
 
 
 def independent(a: Accesses, b: Accesses) -> bool:
@@ -77,6 +113,27 @@ def independent(a: Accesses, b: Accesses) -> bool:
             if ka == kb and (wa or wb):
                 return False
     return True
+
+
+def weak_initial(actor: int, acc: Accesses, w: list[Event]) -> int | None:
+    """Whether ``actor`` (next event ``acc``) is a weak initial of ``w``.
+
+    Returns the index in ``w`` of the actor's first event when it is an
+    initial of ``w`` (no earlier event of ``w`` happens before it), -1 when
+    the actor does not occur in ``w`` and its event commutes with all of
+    ``w``, and None otherwise.
+    """
+    for idx, (a, acc_x) in enumerate(w):
+        if a == actor:
+            for y in range(idx):
+                ay, acc_y = w[y]
+                if not independent(acc_y, acc_x):
+                    return None
+            return idx
+    for _a, acc_x in w:
+        if not independent(acc, acc_x):
+            return None
+    return -1
 
 
 @dataclass
@@ -106,12 +163,14 @@ class DporDriver:
         self.cur: Node | None = None
         self.vi = 0
         self.bound_pruned = 0
+        self.subtree: list[WNode] = []  # wakeup tree below the current branch
 
     # -- driver protocol -------------------------------------------------------
     def begin(self) -> None:
         self.depth = 0
         self.cur = None
         self.vi = 0
+        self.subtree = []
 
     def _cost(self, node: Node, a: int) -> int:
         p = node.prev_cpu
@@ -133,26 +192,24 @@ class DporDriver:
             self.depth = d + 1
             self.cur = node
             self.vi = 0
+            self.subtree = node.cur.children if node.cur is not None else []
             return node.actor
         # A new node: its sleep set comes from the parent's.
         n = self.n
-        if d and not self.reduction:
+        if d:
             p = stack[d - 1]
-            sleep = set()
-            prev, preempts = (p.actor, p.preempts + self._cost(p, p.actor)) if p.actor < n else (p.prev_cpu, p.preempts)
-        elif d:
-            p = stack[d - 1]
-            eacc = m.events[d - 1][1]
-            sleep = set()
-            for q in p.sleep | p.done:
-                if q != p.actor and independent(p.accs[q], eacc):
-                    sleep.add(q)
             if p.actor < n:
                 prev = p.actor
                 preempts = p.preempts + self._cost(p, p.actor)
             else:
                 prev = p.prev_cpu
                 preempts = p.preempts
+            sleep = set()
+            if self.reduction:
+                eacc = m.events[d - 1][1]
+                for q in p.sleep | p.done:
+                    if q != p.actor and independent(p.accs[q], eacc):
+                        sleep.add(q)
         else:
             sleep = set()
             prev = -1
@@ -161,28 +218,41 @@ class DporDriver:
         for q in sleep:
             if q not in accs:
                 accs[q] = m.accesses(q)
-        node = Node(enabled, sleep, accs, prev, preempts)
-        choice = -1
-        if prev >= 0 and prev in node.enabled_set and prev not in sleep:
-            choice = prev
+        waiting = frozenset(c.id for c in m.cpus if c.wait is not None or (c.awaiting is not None and c.id not in accs))
+        node = Node(enabled, sleep, accs, prev, preempts, tuple(c.irqs_on for c in m.cpus), waiting)
+        choice: WNode | None = None
+        # Follow the wakeup tree below the branch being explored.
+        for w in self.subtree:
+            if w.actor in node.enabled_set and w.actor not in sleep and self.allowed(node, w.actor):
+                choice = w
+                break
+        if choice is not None:
+            node.wut = list(self.subtree)
         else:
-            for a in enabled:
-                if a not in sleep:
-                    if self.allowed(node, a):
-                        choice = a
-                        break
-                    self.bound_pruned += 1
-        if choice < 0:
-            return None
-        node.actor = choice
-        node.backtrack.add(choice)
-        if not self.reduction:
-            node.backtrack.update(enabled)
+            a_choice = -1
+            if prev >= 0 and prev in node.enabled_set and prev not in sleep:
+                a_choice = prev
+            else:
+                for a in enabled:
+                    if a not in sleep:
+                        if self.allowed(node, a):
+                            a_choice = a
+                            break
+                        self.bound_pruned += 1
+            if a_choice < 0:
+                return None
+            choice = WNode(a_choice, accs[a_choice])
+            node.wut = [choice]
+            if not self.reduction:
+                node.wut += [WNode(a, accs[a]) for a in enabled if a != a_choice]
+        node.actor = choice.actor
+        node.cur = choice
+        self.subtree = choice.children
         stack.append(node)
         self.depth = d + 1
         self.cur = node
         self.vi = 0
-        return choice
+        return choice.actor
 
     def value(self, nopts: int, what: str) -> int:
         node = self.cur
@@ -199,7 +269,7 @@ class DporDriver:
 
     # -- after an execution -----------------------------------------------------
     def analyse(self, m: Machine, pending: list[int] = ()) -> None:  # type: ignore[assignment]
-        """Add backtrack points for every race of the execution just run.
+        """Insert a wakeup sequence for every race of the execution just run.
 
         ``pending`` lists actors that could still move when the execution
         was cut short (by a violation): their next events race too, as in
@@ -210,53 +280,67 @@ class DporDriver:
         events = m.events
         stack = self.stack
         L = min(len(events), len(stack))
-        if L < 2:
+        if L < 1:
             return
         A = m.nactors
         clocks: list[list[int]] = []
         last_of_actor: dict[int, int] = {}
         last_write: dict[object, int] = {}
+        last_acq: dict[object, int] = {}
         reads_since: dict[object, dict[int, int]] = {}
-        actors = [events[j][0] for j in range(L)]
+        evs: list[Event] = [events[j] for j in range(L)]
+        actors = [e[0] for e in evs]
         races: list[tuple[int, int]] = []
-        for j in range(L):
-            a, acc = events[j]
+
+        def add_event(j: int, a: int, acc: Accesses) -> list[int]:
             po = last_of_actor.get(a)
             vc = clocks[po][:] if po is not None else [0] * A
             cands: set[int] = set()
+            acq_races: list[int] = []
             for k, w in acc:
                 lw = last_write.get(k)
                 if lw is not None and actors[lw] != a:
                     cands.add(lw)
+                if w == ACQUIRE:
+                    # Lock acquisitions race with the previous acquisition
+                    # (the release in between only orders them).
+                    la = last_acq.get(k)
+                    if la is not None and actors[la] != a:
+                        acq_races.append(la)
                 if w:
                     rs = reads_since.get(k)
                     if rs:
                         for ra, ri in rs.items():
                             if ra != a:
                                 cands.add(ri)
-            if cands:
-                # Immediate races: candidates not already ordered before j
-                # through program order or another candidate.
-                for i in sorted(cands):
-                    ai = actors[i]
-                    if vc[ai] > i:
-                        continue
-                    covered = False
-                    for k2 in cands:
-                        if k2 != i and clocks[k2][ai] > i:
-                            covered = True
-                            break
-                    if not covered:
-                        races.append((i, j))
-                for i in cands:
-                    ci = clocks[i]
-                    for x in range(A):
-                        if ci[x] > vc[x]:
-                            vc[x] = ci[x]
+            imm: list[int] = list(acq_races)
+            # Immediate races: candidates not already ordered before j
+            # through program order or another candidate.
+            for i in sorted(cands):
+                ai = actors[i]
+                if vc[ai] > i:
+                    continue
+                if any(k2 != i and clocks[k2][ai] > i for k2 in cands):
+                    continue
+                if i not in imm:
+                    imm.append(i)
+            for i in cands:
+                ci = clocks[i]
+                for x in range(A):
+                    if ci[x] > vc[x]:
+                        vc[x] = ci[x]
             vc[a] = j + 1
             clocks.append(vc)
+            return imm
+
+        for j in range(L):
+            a, acc = evs[j]
+            for i in add_event(j, a, acc):
+                races.append((i, j))
             last_of_actor[a] = j
             for k, w in acc:
+                if w == ACQUIRE:
+                    last_acq[k] = j
                 if w:
                     last_write[k] = j
                     reads_since[k] = {}
@@ -268,125 +352,136 @@ class DporDriver:
                         rs[a] = j
         irqoff = m.irqoff_events
         for i, j in races:
-            self._reverse(i, j, actors, clocks, irqoff)
+            self._reverse(i, j, evs, clocks, irqoff)
+        # An actor that a step disabled before it ever ran (an event source
+        # whose guard a CPU turned false, an interrupt masked by cli) never
+        # shows up in a race above: try it before the disabling step.
+        for d in range(min(L, len(stack) - 1)):
+            nd = stack[d]
+            gone = nd.enabled_set - stack[d + 1].enabled_set
+            gone.discard(nd.actor)
+            for q in sorted(gone):
+                if q not in nd.sleep:
+                    self._insert(nd, [(q, nd.accs[q])])
         # Next events of actors that never got to run them.
         for a in pending:
             acc = m.accesses(a)
-            po = last_of_actor.get(a)
-            vc = clocks[po][:] if po is not None else [0] * A
-            cands = set()
-            for k, w in acc:
-                lw = last_write.get(k)
-                if lw is not None and actors[lw] != a:
-                    cands.add(lw)
-                if w:
-                    for ra, ri in (reads_since.get(k) or {}).items():
-                        if ra != a:
-                            cands.add(ri)
-            if not cands:
-                continue
-            imm = []
-            for i in sorted(cands):
-                ai = actors[i]
-                if vc[ai] > i or any(k2 != i and clocks[k2][ai] > i for k2 in cands):
-                    continue
-                imm.append(i)
-            for i in cands:
-                ci = clocks[i]
-                for x in range(A):
-                    if ci[x] > vc[x]:
-                        vc[x] = ci[x]
-            j = len(actors)
-            vc[a] = j + 1
+            j = len(evs)
+            evs.append((a, acc))
             actors.append(a)
-            clocks.append(vc)
-            for i in imm:
-                self._reverse(i, j, actors, clocks, irqoff)
+            for i in add_event(j, a, acc):
+                self._reverse(i, j, evs, clocks, irqoff)
+            evs.pop()
             actors.pop()
             clocks.pop()
         # A violation cuts the execution short, but another actor's next
         # step may violate a property too (in any equivalent order, since
         # the two steps commute): explore each of them at the last node.
-        if pending and stack:
-            last = stack[L - 1] if L - 1 < len(stack) else stack[-1]
+        if pending:
+            # (Not through the wakeup tree: an existing branch that commutes
+            # with a's step does not cover it, since the violation stops the
+            # execution before a would run.)
+            last = stack[L - 1]
             for a in pending:
-                if a in last.enabled_set and a not in last.sleep:
-                    last.backtrack.add(a)
+                if a in last.enabled_set and a not in last.sleep and a not in last.done:
+                    if all(w.actor != a for w in last.wut):
+                        last.wut.append(WNode(a, last.accs[a]))
 
-    def _reverse(self, i: int, j: int, actors: list[int], clocks: list[list[int]], irqoff: dict[int, int]) -> None:
-        aj = actors[j]
-        res = self._reverse_at(i, j, actors, clocks)
-        if res is not None:
-            return
-        # e' cannot run at e's node.  An interrupt entry is disabled there
-        # when e lies inside an interrupts-off section of its CPU: the race
-        # to reverse is with the section's local_irq_disable/save, which is
-        # what blocked the interrupt (as DPOR treats a lock acquisition).
+    def _reverse(self, i: int, j: int, evs: list[Event], clocks: list[list[int]], irqoff: dict[int, int]) -> None:
+        aj = evs[j][0]
         n = self.n
-        if n <= aj < 2 * n:
+        if n <= aj < 2 * n and not self._irq_feasible(i, j, evs, clocks):
+            # The interrupt cannot arrive there: e lies in an interrupts-off
+            # section of that CPU.  Race it with the section's start instead.
             c = aj - n
             for k in range(i, -1, -1):
                 if irqoff.get(k) == c:
-                    if self._reverse_at(k, j, actors, clocks) is not None:
-                        return
-                    break
-        # Otherwise (a lock or spin that had not been released yet): the
-        # latest earlier node where e' could run, as Flanagan-Godefroid do
-        # for disabled threads.  Conservative.
+                    if self._irq_feasible(k, j, evs, clocks):
+                        self._reverse_at(k, j, evs, clocks)
+                    return
+            return
+        self._reverse_at(i, j, evs, clocks)
+        if aj not in self.stack[i].waiting:
+            return
+        # e' cannot run at e's node (its CPU waits on a lock or a spin there,
+        # unless something in the reversal wakes it): also reverse it with
+        # the step that made it wait, at the latest earlier node where it
+        # could run.  Conservative.
         for k in range(i - 1, -1, -1):
             nk = self.stack[k]
             if aj in nk.enabled_set:
-                if aj not in nk.backtrack and aj not in nk.sleep:
-                    nk.backtrack.add(aj)
+                if evs[k][0] != aj and aj not in nk.sleep:
+                    self._reverse_at(k, j, evs, clocks)
                 return
 
-    def _reverse_at(self, i: int, j: int, actors: list[int], clocks: list[list[int]]) -> bool | None:
-        """Source-DPOR reversal of e_i and e_j at e_i's node.
-
-        Returns True when a backtrack point was added or one already covers
-        the reversal, None when no initial of the reversal can run there.
-        """
-        ai = actors[i]
-        seen: set[int] = set()
-        initials: list[int] = []
-        v: list[int] = []
-        for k in range(i + 1, j):
-            if clocks[k][ai] > i:
-                continue  # happens after e: stays after it in the reversal
-            v.append(k)
+    def _notdep(self, i: int, j: int, evs: list[Event], clocks: list[list[int]]) -> list[int]:
+        ai = evs[i][0]
+        v = [k for k in range(i + 1, j) if clocks[k][ai] <= i]
         v.append(j)
-        for idx, x in enumerate(v):
-            ax = actors[x]
-            if ax in seen:
-                continue
-            seen.add(ax)
-            cx = clocks[x]
-            first = True
-            for y in v[:idx]:
-                if cx[actors[y]] > y:
-                    first = False
-                    break
-            if first:
-                initials.append(ax)
+        return v
+
+    def _irq_feasible(self, i: int, j: int, evs: list[Event], clocks: list[list[int]]) -> bool:
+        """Would CPU c have interrupts on just before e' in notdep(e_i).e'?"""
+        c = evs[j][0] - self.n
+        on = self.stack[i].irqs[c]
+        for x in self._notdep(i, j, evs, clocks)[:-1]:
+            if evs[x][0] == c and x + 1 < len(self.stack):
+                on = self.stack[x + 1].irqs[c]
+        return on
+
+    def _reverse_at(self, i: int, j: int, evs: list[Event], clocks: list[list[int]]) -> bool:
+        """Insert the reversal of e_i and e_j at e_i's node.
+
+        Returns False when the reversal's first event cannot run there.
+        """
         node = self.stack[i]
-        for q in initials:
-            if q in node.backtrack or q in node.sleep:
-                return True
-        aj = actors[j]
-        cands = [q for q in initials if q in node.enabled_set]
-        if not cands:
-            return None
-        pref = aj if aj in cands else min(cands)
-        node.backtrack.add(pref)
+        v = [evs[x] for x in self._notdep(i, j, evs, clocks)]
+        for q in node.sleep:
+            if weak_initial(q, node.accs[q], v) is not None:
+                return True  # a sleeping actor covers it
+        if v[0][0] not in node.enabled_set:
+            return False
+        self._insert(node, v)
         if self.bound is not None:
             # Bounded POR: also at the latest earlier switch point.
             for k in range(i, 0, -1):
                 nk = self.stack[k]
                 if nk.actor < self.n and nk.prev_cpu >= 0 and nk.actor != nk.prev_cpu:
-                    if pref in nk.enabled_set and pref not in nk.sleep:
-                        nk.backtrack.add(pref)
+                    a0 = v[0][0]
+                    if a0 in nk.enabled_set and a0 not in nk.sleep:
+                        self._insert(nk, [(a0, nk.accs[a0])])
                     break
         return True
+
+    def _insert(self, node: Node, v: list[Event]) -> None:
+        """Insert sequence ``v`` into the wakeup tree of ``node``."""
+        cur = node.wut
+        w = list(v)
+        first = True
+        while True:
+            for child in cur:
+                if first and child.actor in node.done:
+                    continue
+                idx = weak_initial(child.actor, child.acc, w)
+                if idx is None:
+                    continue
+                if idx >= 0:
+                    del w[idx]
+                if not child.children or not w:
+                    return  # an existing branch already leads there
+                cur = child.children
+                break
+            else:
+                # No branch starts like w: add it as a new branch.
+                if first and w[0][0] in node.done:
+                    return
+                parent = cur
+                for a, acc in w:
+                    nw = WNode(a, acc)
+                    parent.append(nw)
+                    parent = nw.children
+                return
+            first = False
 
     def advance(self) -> bool:
         """Move to the next unexplored branch; False when the search is exhausted."""
@@ -400,13 +495,17 @@ class DporDriver:
                     node.nopts = node.nopts[: i + 1]
                     return True
             node.done.add(node.actor)
-            for a in sorted(node.backtrack - node.done - node.sleep):
-                if self.allowed(node, a):
-                    node.actor = a
+            node.wut = [w for w in node.wut if w.actor not in node.done and w.actor not in node.sleep]
+            while node.wut:
+                w = node.wut[0]
+                if self.allowed(node, w.actor) and w.actor in node.enabled_set:
+                    node.actor = w.actor
+                    node.cur = w
                     node.values = []
                     node.nopts = []
                     return True
-                node.done.add(a)
+                node.wut.pop(0)
+                node.done.add(w.actor)
                 self.bound_pruned += 1
             stack.pop()
         return False
@@ -455,7 +554,7 @@ def explore(
         if on_outcome is not None:
             on_outcome(out)
         # Drop the stack below a failed step: nothing after it was explored.
-        del drv.stack[len(m.events):]
+        del drv.stack[len(m.events) :]
         pending: list[int] = []
         if out.status == "bug" and m.events:
             last_cpu = m.actor_cpu(m.events[-1][0])

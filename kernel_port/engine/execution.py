@@ -64,7 +64,7 @@ def count_preemptions(m: Machine, actors: list[int], enabled_before: list[list[i
     n = m.ncpus
     prev = -1
     count = 0
-    for a, en in zip(actors, enabled_before):
+    for a, en in zip(actors, enabled_before, strict=True):
         if a < n:
             if prev >= 0 and a != prev and prev in en:
                 count += 1

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Spinning and sleeping locks.
 
-``raw_spinlock_t`` is a test-and-set lock word: acquiring is one
-``cmpxchg`` step; a CPU that finds it held spins (``cpu_relax``), i.e. blocks
-until the holder's release stores to the word.  A CPU that spins on a lock it
+``raw_spinlock_t`` is a test-and-set lock word.  Acquiring is one step that
+waits until the word is free and takes it (the spin's failed attempts change
+nothing, so they are not run); ``raw_spin_trylock`` is one cmpxchg.  A CPU that spins on a lock it
 already holds (an interrupt handler taking a lock its own task holds) can
 therefore never progress, and the machine reports a deadlock naming the lock.
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 from . import core
 from .memory import Struct, field
 from .primitives import (
-    cmpxchg,
-    cpu_relax,
+    await_field,
+    cmpxchg_acquire_lock,
     kconfig,
     local_irq_restore,
     local_irq_save,
@@ -37,14 +37,23 @@ class raw_spinlock_t(Struct):
 
 
 def raw_spin_lock(lock: raw_spinlock_t) -> None:
-    while cmpxchg(lock, "locked", 0, 1) != 0:
-        cpu_relax()
+    # The test-and-set spin reduced to one step: the CPU waits until the
+    # word is free and takes it atomically (failed attempts change nothing).
     cpu = core.CUR
+    holder = lock.owner
+    await_field(
+        lock,
+        "locked",
+        lambda v: v == 0,
+        update=lambda v: 1,
+        what="raw_spin_lock",
+        hint=f"held by CPU{holder}" if holder >= 0 else "",
+    )
     lock.owner = cpu.id if cpu is not None else -1
 
 
 def raw_spin_trylock(lock: raw_spinlock_t) -> bool:
-    if cmpxchg(lock, "locked", 0, 1) != 0:
+    if cmpxchg_acquire_lock(lock, "locked", 0, 1) != 0:
         return False
     cpu = core.CUR
     lock.owner = cpu.id if cpu is not None else -1

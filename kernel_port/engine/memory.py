@@ -37,7 +37,7 @@ BUILDING: list[core.Machine | None] = [None]
 class field:
     """A field of a :class:`Struct`; accesses from a CPU are steps."""
 
-    __slots__ = ("name", "default", "factory", "shared")
+    __slots__ = ("default", "factory", "name", "shared")
 
     def __init__(
         self,
@@ -65,7 +65,7 @@ class field:
             return obj.__dict__[self.name]
         key = (obj._oid, self.name)
         cpu.park(((key, False),), "read")
-        cpu.reads.add(key)
+        cpu.reads.setdefault(key, cpu.m.version.get(key, 0))
         v = obj.__dict__[self.name]
         if cpu.m.tracing:
             cpu.m.emit(cpu, "step", f"READ {cpu.m.key_label(key)} -> {fmt(v)}")

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import core
-from .core import CPU, HARDIRQ_MASK, NMI_MASK, NMI_VECTOR, SOFTIRQ_MASK, SOFTIRQ_OFFSET
+from .core import ACQUIRE, CPU, HARDIRQ_MASK, NMI_MASK, NMI_VECTOR, SOFTIRQ_MASK, SOFTIRQ_OFFSET
 from .errors import KernelBUG, KernelWARN, SleepingInAtomic
 from .memory import Struct, field, fmt
 
@@ -59,8 +59,10 @@ def smp_store_release(obj: Struct, name: str, value: Any) -> None:
     setattr(obj, name, value)
 
 
-def _rmw(obj: Struct, name: str, what: str, fn: Callable[[Any], tuple[bool, Any, Any]]) -> Any:
-    """One read-modify-write step.  ``fn(old) -> (store?, new, result)``."""
+def _rmw(obj: Struct, name: str, what: str, fn: Callable[[Any], tuple[bool, Any, Any]], kind: Any = True) -> Any:
+    """One read-modify-write step.  ``fn(old) -> (store?, new, result)``.
+
+    ``kind`` is the access kind announced (ACQUIRE for a lock attempt)."""
     d = obj.__dict__
     cpu = core.CUR
     if cpu is None:
@@ -69,8 +71,8 @@ def _rmw(obj: Struct, name: str, what: str, fn: Callable[[Any], tuple[bool, Any,
             d[name] = new
         return res
     key = (d["_oid"], name)
-    cpu.park(((key, True),), what)
-    cpu.reads.add(key)
+    cpu.park(((key, kind),), what)
+    cpu.reads.setdefault(key, cpu.m.version.get(key, 0))
     old = d[name]
     store, new, res = fn(old)
     if store:
@@ -93,6 +95,11 @@ def cmpxchg(obj: Struct, name: str, old: Any, new: Any) -> Any:
 def try_cmpxchg(obj: Struct, name: str, old: Any, new: Any) -> tuple[bool, Any]:
     """C's try_cmpxchg: returns (succeeded, value seen) -- C updates *old in place."""
     return _rmw(obj, name, "try_cmpxchg", lambda cur: (cur == old, new, (cur == old, cur)))
+
+
+def cmpxchg_acquire_lock(obj: Struct, name: str, old: Any, new: Any) -> Any:
+    """cmpxchg used to take a lock (trylock): announced as a lock acquisition."""
+    return _rmw(obj, name, "cmpxchg", lambda cur: (cur == old, new, cur), kind=ACQUIRE)
 
 
 def xchg(obj: Struct, name: str, new: Any) -> Any:
@@ -236,20 +243,87 @@ def cpu_relax(hint: str = "") -> None:
     """
     cpu = _cpu()
     cpu.wait_hint = hint
-    if cpu.reads:
-        cpu.wait = frozenset(cpu.reads)
-        cpu.reads = set()
-    if cpu.m.tracing:
-        cpu.m.emit(cpu, "note", "cpu_relax()")
+    reads = cpu.reads
+    if not reads:
+        return
+    m = cpu.m
+    # The pause is a step that reads what the loop read: whether the CPU
+    # blocks depends on whether those locations were stored to since.
+    cpu.park(tuple((k, False) for k in reads), "cpu_relax")
+    cpu.reads = {}
+    version = m.version
+    changed = any(version.get(k, 0) != v for k, v in reads.items())
+    if not changed:
+        cpu.wait = frozenset(reads)
+    if m.tracing:
+        m.emit(cpu, "note", "cpu_relax()" + ("" if changed else " (waits for a store)"))
+
+
+def await_field(
+    obj: Struct,
+    name: str,
+    cond: Callable[[Any], bool],
+    *,
+    update: Callable[[Any], Any] | None = None,
+    what: str = "await",
+    hint: str = "",
+) -> Any:
+    """A spin loop reduced to one step: wait until ``cond(obj.name)``, then
+    read it (and, with ``update``, store ``update(value)`` in the same step).
+
+    A spin loop's failed re-reads change nothing, so the machine does not
+    run them: the CPU is simply not schedulable while the condition is false
+    (the spin-assume / await reduction of GenMC and loom).  A condition that
+    can never become true leaves the CPU spinning forever: a deadlock naming
+    the location and ``hint``.  Interrupts still arrive while it waits.
+    """
+    cpu = core.CUR
+    d = obj.__dict__
+    if cpu is None:
+        v = d[name]
+        if update is not None:
+            d[name] = update(v)
+        return v
+    m = cpu.m
+    key = (d["_oid"], name)
+    label = m.key_label(key)
+    cpu.awaiting = lambda: bool(cond(d[name]))
+    cpu.await_what = f"{label} to change (now {fmt(d[name])})" if not hint else f"{label} to change"
+    cpu.wait_hint = hint
+    # An acquisition (await plus update) is marked ACQUIRE so that DPOR races
+    # it with the previous acquisition rather than with the release.
+    cpu.park(((key, ACQUIRE if update is not None else False),), what)
+    cpu.awaiting = None
+    cpu.wait_hint = ""
+    v = d[name]
+    if update is not None:
+        new = update(v)
+        d[name] = new
+        m.stores.append(key)
+        if m.tracing:
+            m.emit(cpu, "step", f"{what}({label}): {fmt(v)} -> {fmt(new)}")
+    elif m.tracing:
+        m.emit(cpu, "step", f"{what}({label}) -> {fmt(v)}")
+    return v
 
 
 def smp_cond_load_acquire(obj: Struct, name: str, cond: Callable[[Any], bool], hint: str = "") -> Any:
-    """Spin reading ``obj.name`` until ``cond(value)``; returns that value."""
-    while True:
-        v = getattr(obj, name)
-        if cond(v):
-            return v
-        cpu_relax(hint)
+    """Spin until ``cond(obj.name)``; returns that value (one step, see await_field)."""
+    return await_field(obj, name, cond, what="smp_cond_load_acquire", hint=hint)
+
+
+def smp_cond_load_relaxed(obj: Struct, name: str, cond: Callable[[Any], bool], hint: str = "") -> Any:
+    return await_field(obj, name, cond, what="smp_cond_load_relaxed", hint=hint)
+
+
+def printk(text: str, level: str = "") -> None:
+    """Kernel log output: a trace note and an entry in ``m.dmesg``."""
+    cpu = core.CUR
+    m = cpu.m if cpu is not None else _machine()
+    line = f"{level}{text}" if not level else f"[{level}] {text}"
+    m.dmesg.append(line if cpu is None else f"CPU{cpu.id}: {line}")
+    if cpu is not None and m.tracing:
+        m.emit(cpu, "note", f"printk: {line}")
 
 
 # --------------------------------------------------------------------------
@@ -362,7 +436,7 @@ def cpu_online(cpu: int) -> bool:
         return _machine().cpu_online[cpu]
     key = ("online", cpu)
     c.park(((key, False),), "cpu_online")
-    c.reads.add(key)
+    c.reads.setdefault(key, c.m.version.get(key, 0))
     v = c.m.cpu_online[cpu]
     if c.m.tracing:
         c.m.emit(c, "step", f"cpu_online({cpu}) -> {fmt(v)}")
@@ -393,6 +467,7 @@ def cpu_die() -> None:
     cpu = _cpu()
     m = cpu.m
     cpu.park(((cpu.ctl, True), (cpu.apic_key, True)), "cpu_die")
+    m.stores.append(cpu.ctl)
     lost = sorted(cpu.apic.irr)
     cpu.apic.reset()
     cpu.dead = True
@@ -412,9 +487,12 @@ def cpu_boot(target: int, entry: Callable[[], Any] | None = None) -> None:
     cpu = _cpu()
     m = cpu.m
     t = m.cpus[target]
-    if not t.dead:
-        raise RuntimeError(f"cpu_boot({target}): CPU{target} is not dead")
+    # INIT/SIPI resets the target wherever it is; the model waits until it
+    # has reached cpu_die() (the end of its offline path).
+    cpu.awaiting = lambda: t.dead
+    cpu.await_what = f"CPU{target} to finish dying"
     cpu.park(((t.ctl, True), (t.apic_key, True)), "cpu_boot")
+    cpu.awaiting = None
     t.boot(entry)
     m.stores.append(t.apic_key)
     if m.tracing:
@@ -530,7 +608,7 @@ def apic_irr_pending(target: int, vector: int) -> bool:
     """Whether ``vector`` is pending in CPU ``target``'s IRR (a read step)."""
     cpu = _cpu()
     cpu.park(((("apic", target), False),), "apic_read_irr")
-    cpu.reads.add(("apic", target))
+    cpu.reads.setdefault(("apic", target), cpu.m.version.get(("apic", target), 0))
     return vector in cpu.m.cpus[target].apic.irr
 
 
@@ -543,7 +621,5 @@ def raise_nmi(target: int) -> None:
 
 
 __all__ = sorted(
-    n
-    for n, v in list(globals().items())
-    if not n.startswith("_") and getattr(v, "__module__", None) == __name__
+    n for n, v in list(globals().items()) if not n.startswith("_") and getattr(v, "__module__", None) == __name__
 ) + ["in_irq", "raw_smp_processor_id"]

@@ -57,7 +57,7 @@ def parse(token: str) -> Schedule:
     if not body:
         raise TokenError("empty token body (was it truncated?)")
     try:
-        data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        data = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as e:
         raise TokenError(f"malformed token: not base64url ({e})") from None
     try:
