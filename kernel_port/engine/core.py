@@ -394,6 +394,7 @@ class Machine:
                 continue
             CUR = cpu
             try:
+                assert cpu.g is not None
                 cpu.g.switch()
             finally:
                 CUR = None
@@ -542,7 +543,7 @@ class Machine:
             version = self.version
             # A CPU's own stores are not news to its spin loop (unless another
             # actor stored to the location since the CPU first read it).
-            own = self.cpus[self.actor_cpu(actor)] if actor < 2 * n else None
+            own = self.cpus[actor % n] if actor < 2 * n else None
             for k in stores:
                 old = version.get(k, 0)
                 version[k] = old + 1

@@ -94,7 +94,7 @@ def cmpxchg(obj: Struct, name: str, old: Any, new: Any) -> Any:
 
 def try_cmpxchg(obj: Struct, name: str, old: Any, new: Any) -> tuple[bool, Any]:
     """C's try_cmpxchg: returns (succeeded, value seen) -- C updates *old in place."""
-    return _rmw(obj, name, "try_cmpxchg", lambda cur: (cur == old, new, (cur == old, cur)))
+    return _rmw(obj, name, "try_cmpxchg", lambda cur: (cur == old, new, (cur == old, cur)))  # type: ignore[no-any-return]
 
 
 def cmpxchg_acquire_lock(obj: Struct, name: str, old: Any, new: Any) -> Any:

@@ -112,9 +112,9 @@ def render_text(
         if funcs:
             out.append("")
             out.append("Functions (upstream file, version):")
-            for name, file, version, line in funcs:
-                where = f"{file}:{line}" if line else file
-                out.append(f"  {name:<34} {where} ({version})" if version else f"  {name:<34} {where}")
+            for fname, ffile, fversion, fline in funcs:
+                where = f"{ffile}:{fline}" if fline else ffile
+                out.append(f"  {fname:<34} {where} ({fversion})" if fversion else f"  {fname:<34} {where}")
     return "\n".join(out) + "\n"
 
 
