@@ -330,3 +330,77 @@ def test_error_is_not_a_bug() -> None:
 
     r = check(SimpleProgram("err", 1, b))
     assert r.verdict == "error" and r.kind == "KeyError"
+
+
+def test_spurious_interrupt_is_a_budgeted_fault() -> None:
+    def build(faults: int) -> SimpleProgram:
+        def b(m: Any) -> Any:
+            v = V(name="v")
+
+            def handler(vec: int) -> None:
+                apic_eoi()
+                v.ran = v.ran + 1
+
+            m.register_vector(VEC, "DEVICE_VECTOR", handler)
+            m.add_source("spurious DEVICE_VECTOR@CPU1", 1, VEC, budget=1, fault=True)
+            m.at_end(lambda: _no_run(v))
+            return {}
+
+        return SimpleProgram("spurious", 2, b, faults=faults, fault_kinds=("spurious",))
+
+    def _no_run(v: Any) -> None:
+        assert v.raw("ran") == 0, "a handler ran without any device raising the vector"
+
+    assert check(build(0)).verdict == "ok"
+    r = check(build(1))
+    assert r.verdict == "bug" and r.counterexample is not None and r.counterexample.faults == 1
+
+
+def test_contexts_nest_task_softirq_hardirq_nmi() -> None:
+    from kernel_port.engine import (
+        in_hardirq,
+        in_nmi,
+        in_serving_softirq,
+        in_task,
+        raise_nmi,
+        softirq_enter,
+        softirq_exit,
+    )
+
+    seen: list[tuple[str, bool, bool, bool, bool]] = []
+
+    def b(m: Any) -> Any:
+        v = V(name="v")
+
+        def snap(where: str) -> None:
+            seen.append((where, in_task(), in_serving_softirq(), in_hardirq(), in_nmi()))
+
+        def nmi(vec: int) -> None:
+            snap("nmi")
+
+        def irq(vec: int) -> None:
+            snap("hardirq")
+            apic_eoi()
+            raise_nmi(0)
+            v.x = 1  # the NMI arrives at a step boundary, even with irqs off
+
+        m.register_vector(2, "NMI", nmi)
+        m.register_vector(VEC, "TEST_VECTOR", irq)
+
+        def cpu0() -> None:
+            snap("task")
+            softirq_enter()
+            snap("softirq")
+            apic_send_IPI(0, VEC)
+            v.y = 1
+            softirq_exit()
+
+        return {0: cpu0}
+
+    st = explore(SimpleProgram("ctx", 1, b))
+    assert st.bugs == 0 and st.errors == 0, st.outcomes
+    kinds = {s[0]: s[1:] for s in seen}
+    assert kinds["task"] == (True, False, False, False)
+    assert kinds["softirq"] == (False, True, False, False)
+    assert kinds["hardirq"] == (False, True, True, False)  # interrupted the softirq
+    assert kinds["nmi"][3] is True

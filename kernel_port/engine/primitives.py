@@ -395,6 +395,30 @@ def local_bh_enable() -> None:
     _cpu().preempt_count -= 2 * SOFTIRQ_OFFSET
 
 
+def softirq_enter() -> None:
+    """Enter softirq context on this CPU (what __do_softirq() does first:
+    SOFTIRQ_OFFSET in preempt_count, so in_serving_softirq() is true)."""
+    cpu = _cpu()
+    cpu.ctx.append("softirq")
+    cpu.preempt_count += SOFTIRQ_OFFSET
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "note", "<softirq>")
+
+
+def softirq_exit() -> None:
+    cpu = _cpu()
+    if cpu.ctx[-1] != "softirq":
+        raise RuntimeError(f"CPU{cpu.id}: softirq_exit() outside softirq context")
+    cpu.ctx.pop()
+    cpu.preempt_count -= SOFTIRQ_OFFSET
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "note", "</softirq>")
+
+
+def in_serving_softirq() -> bool:
+    return bool(_cpu().preempt_count & SOFTIRQ_OFFSET)
+
+
 def in_hardirq() -> bool:
     return bool(_cpu().preempt_count & HARDIRQ_MASK)
 
