@@ -81,7 +81,28 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = mx.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--markdown", action="store_true")
+    fmt.add_argument("--html", metavar="FILE", help="write the self-contained HTML report (table still on stdout)")
     mx.add_argument("--seconds", type=_positive_float, help="time budget per cell")
+
+    ex = sub.add_parser("explain", help="the shortest counterexample with C references, in words")
+    ex.add_argument("scenario")
+    ex.add_argument("--variant", "-V")
+    ex.add_argument("--faults", type=_nonneg, help="fault budget (default: the scenario's)")
+    ex.add_argument("--width", type=_nonneg, default=44, help="trace column width")
+
+    so = sub.add_parser("source", help="a ported function beside its C original from your kernel checkout")
+    so.add_argument("function")
+    so.add_argument("--variant", "-V", default="v6.17", help="whose version of the function (default v6.17)")
+    so.add_argument(
+        "--kernel-tree", metavar="PATH", help="your kernel checkout (default: $KPORT_KERNEL_TREE); never shipped"
+    )
+    so.add_argument("--width", type=_nonneg, default=0, help="column width (default: fit the terminal)")
+
+    cv = sub.add_parser("cover", help="which lines of the variant's patches each scenario runs")
+    cv.add_argument("--variant", "-V", required=True)
+    cv.add_argument("--scenario", "-s", action="append", default=[], help="only these scenarios")
+    cv.add_argument("--fail-under", type=float, metavar="N", help="exit 1 if under N%% of the lines ran")
+    cv.add_argument("--json", action="store_true")
     return p
 
 
@@ -109,6 +130,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_replay(args)
     if args.cmd == "matrix":
         return cmd_matrix(args)
+    if args.cmd == "explain":
+        from .explain import cmd_explain
+
+        return cmd_explain(args)
+    if args.cmd == "source":
+        from .source import cmd_source
+
+        return cmd_source(args)
+    if args.cmd == "cover":
+        from .cover import cmd_cover
+
+        return cmd_cover(args)
     raise UsageError(f"unknown command {args.cmd}")
 
 
@@ -180,15 +213,9 @@ def _trace_for(program: Any, choices: list[int], verdict_line: str, width: int) 
 
 
 def _verdict_line(r: Result) -> str:
-    if r.verdict == "bug":
-        ce = r.counterexample
-        extra = f" [{ce.steps} steps, {ce.preemptions} preemption(s), {ce.faults} fault(s)]" if ce else ""
-        return f"BUG ({r.kind}): {r.message}{extra}"
-    if r.verdict == "ok":
-        return f"OK: {r.coverage}"
-    if r.verdict == "error":
-        return f"ERROR ({r.kind}): {r.message}"
-    return f"INCONCLUSIVE: {r.message}; {r.coverage}"
+    from .report import verdict_line
+
+    return verdict_line(r)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -218,3 +218,25 @@ def test_dpor_same_violations(spec: Any) -> None:
     assert {o.message for o in naive.outcomes} == {o.message for o in dp.outcomes}
     assert dres["finals"] == nres["finals"]
     assert dp.executions <= naive.executions
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(program_st(with_asserts=False), st.integers(0, 1))
+def test_bounded_dpor_covers_every_schedule_within_the_bound(spec: Any, bound: int) -> None:
+    """With a preemption bound B, every final state that some interleaving with
+    at most B preemptions reaches is reached by the bounded search."""
+    from kernel_port.engine.execution import ReplayDriver, run
+
+    assume(interleavings(spec) <= 2000)
+    nres: dict[str, Any] = {"finals": set()}
+    naive = explore(make(spec, nres), reduction=False, keep_events=True, max_executions=60000)
+    assume(naive.exhausted)
+    within: set[Any] = set()
+    for o in naive.all_outcomes:
+        if o.status == "complete" and o.preemptions <= bound:
+            r: dict[str, Any] = {"finals": set()}
+            run(make(spec, r), ReplayDriver(o.choices))
+            within |= r["finals"]
+    dres: dict[str, Any] = {"finals": set()}
+    explore(make(spec, dres), preemption_bound=bound)
+    assert within <= dres["finals"]

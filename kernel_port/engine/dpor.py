@@ -36,8 +36,10 @@ last, else the lowest actor).
 * **Preemption bound** (optional): a switch away from a CPU that could still
   step costs one preemption; schedules beyond the bound are not explored, and
   every reversal is also added at the latest earlier switch point, the
-  conservative rule of bounded POR (Coons, Musuvathi, McKinley, OOPSLA'13).
-  Any pruning is reported: the result then holds only within the bound.
+  conservative rule of bounded POR (Coons, Musuvathi, McKinley, OOPSLA'13);
+  sleep sets are off under a bound, since the sibling branches they rely on
+  may have been pruned.  Any pruning is reported: the result then holds only
+  within the bound.
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ class Node:
     __slots__ = (
         "accs",
         "actor",
+        "covered",
         "cur",
+        "cur_pruned",
         "done",
         "enabled",
         "enabled_set",
@@ -95,6 +99,10 @@ class Node:
         self.enabled_set = set(enabled)
         self.sleep = sleep
         self.done: set[int] = set()
+        # Actors whose whole subtree was explored with nothing pruned by the
+        # preemption bound: only these may put an actor to sleep.
+        self.covered: set[int] = set()
+        self.cur_pruned = False  # the bound pruned something below the current branch
         self.wut: list[WNode] = []  # branches still to explore, in order
         self.cur: WNode | None = None  # the branch being explored
         self.actor = -1
@@ -205,9 +213,12 @@ class DporDriver:
                 prev = p.prev_cpu
                 preempts = p.preempts
             sleep = set()
+            # Sleep sets assume the sibling branch explored every reordering;
+            # under a preemption bound only branches where nothing was pruned
+            # count (``covered``).
             if self.reduction:
                 eacc = m.events[d - 1][1]
-                for q in p.sleep | p.done:
+                for q in p.sleep | (p.done if self.bound is None else p.covered):
                     if q != p.actor and independent(p.accs[q], eacc):
                         sleep.add(q)
         else:
@@ -239,6 +250,7 @@ class DporDriver:
                             a_choice = a
                             break
                         self.bound_pruned += 1
+                        self._mark_pruned(d)
             if a_choice < 0:
                 return None
             choice = WNode(a_choice, accs[a_choice])
@@ -383,9 +395,7 @@ class DporDriver:
             # execution before a would run.)
             last = stack[L - 1]
             for a in pending:
-                if a in last.enabled_set and a not in last.sleep and a not in last.done:
-                    if all(w.actor != a for w in last.wut):
-                        last.wut.append(WNode(a, last.accs[a]))
+                self._add_branch(last, a)
 
     def _reverse(self, i: int, j: int, evs: list[Event], clocks: list[list[int]], irqoff: dict[int, int]) -> None:
         aj = evs[j][0]
@@ -444,14 +454,31 @@ class DporDriver:
         self._insert(node, v)
         if self.bound is not None:
             # Bounded POR: also at the latest earlier switch point.
-            for k in range(i, 0, -1):
+            a0 = v[0][0]
+            for k in range(i, -1, -1):
                 nk = self.stack[k]
-                if nk.actor < self.n and nk.prev_cpu >= 0 and nk.actor != nk.prev_cpu:
-                    a0 = v[0][0]
-                    if a0 in nk.enabled_set and a0 not in nk.sleep:
-                        self._insert(nk, [(a0, nk.accs[a0])])
+                p = nk.prev_cpu
+                free = p < 0 or p not in nk.enabled_set or (nk.actor < self.n and nk.actor != p)
+                if free:
+                    # Directly as a branch: with a bound, the wakeup tree's
+                    # "a commuting branch reaches it later" may be pruned.
+                    self._add_branch(nk, a0)
                     break
         return True
+
+    def _mark_pruned(self, depth: int) -> None:
+        """The bound pruned a choice at ``depth``: no branch above it is complete."""
+        for k in range(min(depth, len(self.stack) - 1), -1, -1):
+            nk = self.stack[k]
+            if nk.cur_pruned:
+                break
+            nk.cur_pruned = True
+
+    def _add_branch(self, node: Node, a: int) -> None:
+        """Explore actor ``a`` first at ``node`` (unless done, asleep or queued)."""
+        if a in node.enabled_set and a not in node.sleep and a not in node.done:
+            if all(w.actor != a for w in node.wut):
+                node.wut.append(WNode(a, node.accs[a]))
 
     def _insert(self, node: Node, v: list[Event]) -> None:
         """Insert sequence ``v`` into the wakeup tree of ``node``."""
@@ -495,6 +522,9 @@ class DporDriver:
                     node.nopts = node.nopts[: i + 1]
                     return True
             node.done.add(node.actor)
+            if not node.cur_pruned:
+                node.covered.add(node.actor)
+            node.cur_pruned = False
             node.wut = [w for w in node.wut if w.actor not in node.done and w.actor not in node.sleep]
             while node.wut:
                 w = node.wut[0]
@@ -507,6 +537,7 @@ class DporDriver:
                 node.wut.pop(0)
                 node.done.add(w.actor)
                 self.bound_pruned += 1
+                self._mark_pruned(len(stack) - 2)
             stack.pop()
         return False
 

@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""pytest plugin ``kernel_port`` (registered through the ``pytest11`` entry point).
+
+Options, each with an ini twin (the command line wins):
+
+=====================  ===============  ==========================================================
+option                 ini              meaning
+=====================  ===============  ==========================================================
+``--kp-variant V``     ``kp_variant``   run only tests for these variants (repeat, or comma
+                                        separated); the default variant of ``kport.check``
+``--kp-strategy S``    ``kp_strategy``  dfs (default), random, pct or hypothesis
+``--kp-seed N``        ``kp_seed``      seed of the sampling strategies; random when unset, and
+                                        printed in the run header so that a run can be repeated
+``--kp-replay TOKEN``  ``kp_replay``    ``kport.check`` of the token's scenario replays it
+=====================  ===============  ==========================================================
+
+A test selects a variant by a parameter named ``variant`` (as tests/test_matrix.py does) or by
+the marker ``@pytest.mark.kport(scenario, variant=...)``; ``--kp-variant`` deselects the others.
+
+The ``kport`` fixture runs scenarios::
+
+    def test_rfc_fixes_the_lost_ipi(kport):
+        kport.check("irq_work.lost-self-ipi", "v6.17+herton-rfc")   # expects the corpus cell
+
+``check`` compares the verdict with ``expect`` (default: the scenario's expected cell for the
+variant, else OK).  When it differs, the test fails with the verdict, the replay token and a
+``--kp-replay`` command line, and the report gets a section with the trace in CPU columns.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+import pytest
+
+STRATEGIES = ("dfs", "random", "pct", "hypothesis")
+WANT = {"BUG": "bug", "OK": "ok"}
+_TRACE_KEY = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("kernel_port", "kernel_port scenario runs")
+    g.addoption("--kp-variant", action="append", dest="kp_variant", metavar="V", help="only tests for variant V")
+    g.addoption("--kp-strategy", dest="kp_strategy", choices=STRATEGIES, help="exploration strategy (default dfs)")
+    g.addoption("--kp-seed", dest="kp_seed", type=int, metavar="N", help="seed of random/pct/hypothesis")
+    g.addoption("--kp-replay", dest="kp_replay", metavar="TOKEN", help="replay this token instead of exploring")
+    parser.addini("kp_variant", "only tests for these variants (comma or space separated)", default="")
+    parser.addini("kp_strategy", "exploration strategy: dfs, random, pct or hypothesis", default="")
+    parser.addini("kp_seed", "seed of the sampling strategies", default="")
+    parser.addini("kp_replay", "replay this token instead of exploring", default="")
+
+
+class Settings:
+    def __init__(self, config: pytest.Config) -> None:
+        cli_v = config.getoption("kp_variant") or []
+        ini_v = str(config.getini("kp_variant") or "")
+        raw = cli_v if cli_v else [ini_v]
+        self.variants: list[str] = [v for item in raw for v in re.split(r"[,\s]+", item) if v]
+        self.strategy: str = config.getoption("kp_strategy") or str(config.getini("kp_strategy") or "") or "dfs"
+        if self.strategy not in STRATEGIES:
+            raise pytest.UsageError(f"kp_strategy: expected one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        seed = config.getoption("kp_seed")
+        ini_seed = str(config.getini("kp_seed") or "").strip()
+        if seed is None and ini_seed:
+            try:
+                seed = int(ini_seed)
+            except ValueError:
+                raise pytest.UsageError(f"kp_seed: expected a whole number, got {ini_seed!r}") from None
+        self.seed_given = seed is not None
+        self.seed: int = seed if seed is not None else random.SystemRandom().randrange(10_000)
+        self.replay: str = config.getoption("kp_replay") or str(config.getini("kp_replay") or "").strip()
+
+
+_SETTINGS = pytest.StashKey[Settings]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "kport(scenario, variant=None): the test exercises a kernel_port scenario (on a variant)"
+    )
+    config.stash[_SETTINGS] = Settings(config)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    s = config.stash[_SETTINGS]
+    line = f"kernel_port: --kp-seed={s.seed} --kp-strategy={s.strategy}"
+    if s.variants:
+        line += "".join(f" --kp-variant={v}" for v in s.variants)
+    if s.replay:
+        line += f" --kp-replay={s.replay}"
+    return [line + "  (repeat this run with these options)"]
+
+
+def _variant_of(item: pytest.Item) -> str | None:
+    m = item.get_closest_marker("kport")
+    if m is not None:
+        v = m.kwargs.get("variant", m.args[1] if len(m.args) > 1 else None)
+        if v is not None:
+            return str(v)
+    cs = getattr(item, "callspec", None)
+    if cs is not None and "variant" in cs.params:
+        return str(cs.params["variant"])
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    s = config.stash[_SETTINGS]
+    if not s.variants:
+        return
+    keep, drop = [], []
+    for it in items:
+        v = _variant_of(it)
+        (drop if v is not None and v not in s.variants else keep).append(it)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+class ScenarioMismatch(AssertionError):
+    """A scenario's verdict differs from the expected one (the report carries the trace)."""
+
+
+class Kport:
+    """The ``kport`` fixture: run scenarios with the session's strategy, seed and replay token."""
+
+    def __init__(self, settings: Settings, node: pytest.Item) -> None:
+        self.settings = settings
+        self.node = node
+
+    def check(
+        self,
+        scenario: str,
+        variant: str | None = None,
+        *,
+        expect: str | None = None,
+        faults: int | None = None,
+        executions: int | None = None,
+    ) -> Any:
+        __tracebackhide__ = True
+        from .engine.explorer import check
+        from .engine.token import parse
+        from .report import annotated_trace, verdict_line
+        from .scenario import get_scenario, program
+
+        s = self.settings
+        sc = get_scenario(scenario)
+        if variant is None and len(s.variants) == 1:
+            variant = s.variants[0]
+        prog = program(scenario, variant, faults=faults)
+        want = expect or sc.expected(prog.variant) or "OK"
+        if want not in WANT:
+            want = "OK"
+        replayed = None
+        if s.replay:
+            sched = parse(s.replay)
+            if sched.scenario == scenario and sched.variant == prog.variant:
+                replayed = sched
+        if replayed is not None:
+            r = _replay_result(prog, replayed)
+        else:
+            r = check(
+                prog,
+                s.strategy,
+                preemptions=prog.preemption_bound,
+                seed=s.seed,
+                executions=executions,
+            )
+        ok = r.verdict == WANT[want]
+        if s.strategy != "dfs" and want == "OK" and r.verdict == "inconclusive" and replayed is None:
+            ok = True  # a sampling strategy cannot prove OK; finding nothing is all it can say
+        if ok:
+            return r
+        head = f"{scenario} on {prog.variant}: expected {want}, got {r.verdict.upper()} (by {r.strategy})"
+        lines = [head, verdict_line(r)]
+        if r.token:
+            lines.append(f"Replay:   kport replay {r.token}")
+            lines.append(f"In pytest: --kp-replay={r.token}")
+        tr = annotated_trace(prog, r)
+        if tr is not None:
+            self.node.stash.setdefault(_TRACE_KEY, []).append(tr["text"] + f"\nReplay: kport replay {r.token}\n")
+        raise ScenarioMismatch("\n".join(lines))
+
+
+def _replay_result(prog: Any, sched: Any) -> Any:
+    from .engine.explorer import Result, _token, replay
+
+    out, div = replay(prog, sched.choices)
+    verdict = {"complete": "ok", "bug": "bug", "error": "error"}.get(out.status, "inconclusive")
+    return Result(
+        program=prog.name,
+        variant=prog.variant,
+        strategy="replay",
+        verdict=verdict,
+        kind=out.kind,
+        message=out.message if div is None else f"{out.message} (replay diverged: {div})",
+        executions=1,
+        complete=False,
+        token=_token(prog, out),
+        counterexample=out if out.status in ("bug", "error") else None,
+        faults=prog.faults,
+        coverage="replay of one schedule",
+    )
+
+
+@pytest.fixture
+def kport(request: pytest.FixtureRequest) -> Kport:
+    """Run kernel_port scenarios: ``kport.check(scenario, variant=None, expect=None)``."""
+    return Kport(request.config.stash[_SETTINGS], request.node)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    rep = yield
+    traces = item.stash.get(_TRACE_KEY, None)
+    if traces and rep.when == "call" and rep.failed:
+        for t in traces:
+            rep.sections.append(("kernel_port counterexample", t))
+    return rep

@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The verdict matrix as a table: rich on a terminal, plain text otherwise, and markdown.
+
+Each renderer takes the matrix cells (the ``--json`` cell objects of ``kport matrix``) and
+writes to a stream.  A cell reads ``verdict (kind)``; ``match`` is ``yes``, ``NO`` (the
+verdict differs from the expectation: the exit status is then 1) or ``-`` (nothing to
+compare, e.g. an unrecorded ``find`` cell).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+MATCH = {True: "yes", False: "NO", None: "-"}
+
+
+def _verdict(c: dict[str, Any]) -> str:
+    return c["verdict"] + (f" ({c['kind']})" if c["kind"] and c["verdict"] != "ok" else "")
+
+
+def summary(cells: list[dict[str, Any]]) -> str:
+    bad = sum(1 for c in cells if c["match"] is False)
+    return f"{len(cells)} cells, {len(cells) - bad} as expected, {bad} differ"
+
+
+def plain(cells: list[dict[str, Any]], out: TextIO) -> None:
+    w1 = max([len("scenario")] + [len(c["scenario"]) for c in cells])
+    w2 = max([len("variant")] + [len(c["variant"]) for c in cells])
+    print(
+        f"{'scenario':<{w1}}  {'variant':<{w2}}  {'expected':<9} {'verdict':<22} {'execs':>7} {'secs':>6}  match",
+        file=out,
+    )
+    for c in cells:
+        print(
+            f"{c['scenario']:<{w1}}  {c['variant']:<{w2}}  {c['expected']:<9} {_verdict(c):<22} "
+            f"{c['executions']:>7} {c['seconds']:>6.2f}  {MATCH[c['match']]}",
+            file=out,
+        )
+    print(f"\n{summary(cells)}", file=out)
+
+
+def markdown(cells: list[dict[str, Any]], out: TextIO) -> None:
+    print("| scenario | variant | expected | verdict | match | executions | complete | seconds |", file=out)
+    print("|---|---|---|---|---|---:|---|---:|", file=out)
+    for c in cells:
+        print(
+            f"| {c['scenario']} | {c['variant']} | {c['expected']} | {_verdict(c)} | {MATCH[c['match']]} | "
+            f"{c['executions']} | {'yes' if c['complete'] else 'no'} | {c['seconds']:.2f} |",
+            file=out,
+        )
+    print(f"\n{summary(cells)}", file=out)
+
+
+def rich_table(cells: list[dict[str, Any]], out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out)
+    t = Table(title="kernel_port verdict matrix", header_style="bold")
+    t.add_column("scenario")
+    t.add_column("variant")
+    t.add_column("expected")
+    t.add_column("verdict")
+    t.add_column("execs", justify="right")
+    t.add_column("secs", justify="right")
+    t.add_column("match", justify="center")
+    style = {"ok": "green", "bug": "red", "inconclusive": "yellow", "error": "magenta"}
+    last = None
+    for c in cells:
+        name = c["scenario"] if c["scenario"] != last else ""
+        last = c["scenario"]
+        m = c["match"]
+        t.add_row(
+            name,
+            c["variant"],
+            c["expected"],
+            f"[{style.get(c['verdict'], 'white')}]{_verdict(c)}[/]",
+            str(c["executions"]),
+            f"{c['seconds']:.2f}",
+            {True: "[green]yes[/]", False: "[bold red]NO[/]", None: "-"}[m],
+        )
+    console.print(t)
+    bad = sum(1 for c in cells if c["match"] is False)
+    console.print(summary(cells), style="bold red" if bad else "bold green")

@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The pytest plugin (kernel_port/pytest_plugin.py), driven with pytester."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+TESTS = """
+import pytest
+
+@pytest.mark.parametrize("variant", ["v6.17", "v6.17+herton-rfc"])
+def test_param(variant):
+    pass
+
+@pytest.mark.kport("engine.ipi", variant="v6.16")
+def test_marked():
+    pass
+
+def test_plain():
+    pass
+"""
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # The plugin loads through its pytest11 entry point (checked by the fixture below);
+    # in-process runs share this interpreter's loaded scenarios, which keeps them fast.
+    return pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
+
+
+@pytest.fixture
+def plugin_ok(pytester: pytest.Pytester) -> pytest.Pytester:
+    import importlib.metadata
+
+    eps = importlib.metadata.entry_points(group="pytest11")
+    if not any(ep.value == "kernel_port.pytest_plugin" for ep in eps):
+        pytest.fail("the pytest11 entry point is not installed: pip install -e .")
+    return pytester
+
+
+def test_header_says_how_to_reproduce(plugin_ok: pytest.Pytester) -> None:
+    plugin_ok.makepyfile(test_a=TESTS)
+    res = _run(plugin_ok, "--kp-seed=1234", "--kp-strategy=random")
+    res.assert_outcomes(passed=4)
+    res.stdout.fnmatch_lines(["kernel_port: --kp-seed=1234 --kp-strategy=random*"])
+
+
+def test_variant_selects_and_ini_twin(plugin_ok: pytest.Pytester) -> None:
+    plugin_ok.makepyfile(test_a=TESTS)
+    res = _run(plugin_ok, "--kp-variant=v6.17+herton-rfc", "-v")
+    res.assert_outcomes(passed=2, deselected=2)
+    res.stdout.fnmatch_lines(["*test_param?v6.17+herton-rfc? PASSED*", "*test_plain PASSED*"])
+    plugin_ok.makeini("[pytest]\nkp_variant = v6.16, v6.17\nkp_seed = 77\n")
+    res = _run(plugin_ok, "-v")
+    res.assert_outcomes(passed=3, deselected=1)
+    res.stdout.fnmatch_lines(["kernel_port: --kp-seed=77 --kp-strategy=dfs --kp-variant=v6.16 --kp-variant=v6.17*"])
+
+
+def test_markers_are_registered(plugin_ok: pytest.Pytester) -> None:
+    res = _run(plugin_ok, "--markers")
+    res.stdout.fnmatch_lines(["@pytest.mark.kport(scenario, variant=None)*"])
+
+
+def test_fixture_passes_expected_cells(plugin_ok: pytest.Pytester) -> None:
+    plugin_ok.makepyfile(
+        test_a="""
+def test_bug_cell(kport):
+    r = kport.check("engine.lost-ipi")            # the corpus expects BUG on v6.17
+    assert r.verdict == "bug"
+
+def test_ok_cell(kport):
+    kport.check("engine.irqs-off", expect="OK")
+"""
+    )
+    res = _run(plugin_ok)
+    res.assert_outcomes(passed=2)
+    res.stdout.re_match_lines([r"kernel_port: --kp-seed=\d+ --kp-strategy=dfs"])  # a random seed, printed
+
+
+def test_failure_prints_trace_and_token_and_replays(plugin_ok: pytest.Pytester) -> None:
+    plugin_ok.makepyfile(
+        test_a="""
+def test_wrong(kport):
+    kport.check("engine.lost-ipi", expect="OK")
+"""
+    )
+    res = _run(plugin_ok)
+    res.assert_outcomes(failed=1)
+    res.stdout.fnmatch_lines(
+        [
+            "*engine.lost-ipi on v6.17: expected OK, got BUG (by dfs)*",
+            "*In pytest: --kp-replay=kp1:*",
+            "*kernel_port counterexample*",
+            "*CPU0*CPU1*",
+            "*IPI LOST*",
+        ]
+    )
+    import re
+
+    token = re.findall(r"In pytest: --kp-replay=(kp1:[\w-]+)", res.stdout.str())[-1]
+    res2 = _run(plugin_ok, f"--kp-replay={token}")
+    res2.assert_outcomes(failed=1)
+    res2.stdout.fnmatch_lines(["*--kp-replay=kp1:*", "*expected OK, got BUG (by replay)*", "*IPI LOST*"])
+
+
+def test_bad_ini_value_is_a_usage_error(plugin_ok: pytest.Pytester) -> None:
+    plugin_ok.makeini("[pytest]\nkp_strategy = bogus\n")
+    plugin_ok.makepyfile(test_a="def test_x(): pass")
+    res = _run(plugin_ok)
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
