@@ -41,12 +41,13 @@ section.trace h3 { margin: .1em 0 .4em 0; font-family: monospace; font-size: 1.0
 .controls { display: flex; gap: .5em; align-items: center; flex-wrap: wrap; margin-bottom: .5em; }
 .controls button { font: inherit; padding: 1px 9px; }
 .controls .pos { font-family: monospace; min-width: 10em; }
-table.cpus { border-collapse: collapse; font: 12px/1.35 monospace; width: 100%; }
+table.cpus { border-collapse: collapse; font: 12px/1.35 monospace; width: 100%; table-layout: fixed; }
+table.cpus th.num { width: 3.5em; } table.cpus th.ref { width: 27em; }
 table.cpus th { text-align: left; border-bottom: 1px solid #999; padding: 2px 6px; position: sticky; top: 0; background: #fff; }
 table.cpus td { padding: 0 6px; vertical-align: top; white-space: pre-wrap; word-break: break-all; }
 table.cpus td.cpu { border-left: 1px solid #ddd; }
 table.cpus td.num { color: #888; text-align: right; width: 3em; }
-table.cpus td.ref { color: #666; font-size: 11px; border-left: 1px solid #ddd; white-space: nowrap; }
+table.cpus td.ref { color: #666; font-size: 11px; border-left: 1px solid #ddd; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 table.cpus td.ref a { color: #3a5ea8; text-decoration: none; }
 tr.row.future td { opacity: .28; }
 tr.row.current td { background: #fff3b0; }
