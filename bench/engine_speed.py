@@ -307,10 +307,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = measure(sizes, reps)
     worst = min(r["ratio"] for r in rows)
     best = max(r["ratio"] for r in rows)
-    dfs = [dfs_rate("smp.hotplug-lost-ipi", "v3.10+8d056c48"), dfs_rate("irq_work.lost-self-ipi", "v6.17+herton-rfc")]
+    dfs = [dfs_rate("irq_work.lost-self-ipi", "v6.17+herton-rfc"), dfs_rate("x86.vector-overwrite", "v6.17")]
     bd = breakdown()
     prof_rr = profile(lambda: run(program(4, 5000), RoundRobin()))
-    prof_dfs = profile(lambda: _explore_cell("smp.hotplug-lost-ipi", "v3.10+8d056c48"))
+    prof_dfs = profile(lambda: _explore_cell("irq_work.lost-self-ipi", "v6.17+herton-rfc"))
     out = {
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "goal": f"engine steps/s / generator round-robin steps/s >= {GOAL}",
