@@ -35,6 +35,21 @@ from .locks import (
 )
 from .memory import PerCpu, Struct, field, key_of
 from .primitives import *
+from .tasks import (
+    IDLE_PRIO,
+    NORMAL_PRIO,
+    RESCHEDULE_VECTOR,
+    TASK_INTERRUPTIBLE,
+    TASK_RUNNING,
+    TASK_UNINTERRUPTIBLE,
+    Task,
+    current_task,
+    kthread_create_on_cpu,
+    rt_prio,
+    schedule,
+    set_current_state,
+    wake_up_process,
+)
 
 __all__ = [
     "CPU",
@@ -70,5 +85,18 @@ __all__ = [
     "spin_unlock",
     "spin_unlock_irqrestore",
     "spinlock_t",
+    "IDLE_PRIO",
+    "NORMAL_PRIO",
+    "RESCHEDULE_VECTOR",
+    "TASK_INTERRUPTIBLE",
+    "TASK_RUNNING",
+    "TASK_UNINTERRUPTIBLE",
+    "Task",
+    "current_task",
+    "kthread_create_on_cpu",
+    "rt_prio",
+    "schedule",
+    "set_current_state",
+    "wake_up_process",
     *_primitives.__all__,
 ]

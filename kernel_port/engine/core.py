@@ -240,6 +240,13 @@ class CPU:
         self.awaiting, self.await_what, self.wait_hint = saved_await
         if m.tracing:
             m.emit(self, "irq-exit", f"</{name}>")
+        sched = self.local.get("sched")
+        if sched is not None and not nmi and sched["need_resched"] and len(self.ctx) == 1 and not self.preempt_count:
+            # Return to task level: a woken thread that outranks the
+            # interrupted context runs now (preemption on interrupt exit).
+            from .tasks import preempt_check
+
+            preempt_check(self)
 
     # -- queries ------------------------------------------------------------
     def in_hardirq(self) -> bool:
@@ -597,6 +604,11 @@ class Machine:
         """sti; hlt: enable interrupts and wait for one (idle)."""
         cpu = CUR
         assert cpu is not None
+        if cpu.local.get("sched") is not None:
+            from .tasks import idle_pick
+
+            if idle_pick(cpu):
+                return  # a kernel thread ran; the idle loop comes back here
         if not cpu.irqs_on:
             # sti is a step: it changes whether interrupts can arrive.  With
             # interrupts already on, halting changes nothing another CPU can
