@@ -42,11 +42,13 @@ What is abstracted
   ``irq_work_sync()`` is modelled as a blocked wait on the flags word (the engine blocks the
   waiter until another CPU writes what it read, which is what the wake-up achieves);
   ``rcuwait_wake_up()`` is a recorded no-op.
-* PREEMPT_RT's ``irq_workd`` per-CPU thread: ``irq_workd[cpu]`` is a token set by
-  ``irq_work_init_threads()``; ``wake_up_process()`` records a wake-up in ``irq_workd_woken``;
-  the thread body ``run_irq_workd(cpu)`` is called by a scenario from the CPU's task context
-  to stand for the thread being scheduled.  ``sched_set_fifo_low()`` and the smpboot loop are
-  not modelled.
+* PREEMPT_RT's ``irq_workd`` per-CPU thread is a real kernel thread of the engine's task model:
+  ``irq_work_init_threads()`` registers the smpboot thread "irq_work/%u" (kernel/smpboot.py)
+  when PREEMPT_RT is configured; its loop sleeps until ``irq_workd_should_run()`` (this CPU's
+  lazy list is non-empty) and then runs ``run_irq_workd()`` in task context, at SCHED_FIFO
+  priority 1 (``irq_workd_setup()``), so a wake-up from an interrupt preempts normal tasks at
+  interrupt exit.  The early_initcall is the port's init: the threads exist before a scenario
+  starts.  ``wake_up_process()`` is the engine's.
 * ``kasan_record_aux_stack()``, the ``trace_ipi_send_cpu`` tracepoint and lockdep's
   irq_work annotations: no effect on behaviour, left out.
 * Remote queueing hands the node to kernel/smp.c's ``__smp_call_single_queue()`` (the port of
@@ -80,8 +82,10 @@ from ..engine import (
     preempt_enable,
     smp_mb,
     smp_processor_id,
+    wake_up_process,
 )
 from ..lib.llist import llist_head, llist_node
+from .smpboot import smp_hotplug_thread
 
 IRQ_WORK_C = "kernel/irq_work.c"
 IRQ_WORK_H = "include/linux/irq_work.h"
@@ -158,7 +162,6 @@ class irq_work_c:
         self.lazy_list = PerCpu(llist_head, "lazy_list")
         # Task pointers of the PREEMPT_RT threads (None: not registered).
         self.irq_workd: list[Any] = [None] * self.m.ncpus
-        self.irq_workd_woken = PerCpu(_irq_workd_state, "irq_workd")
         # A HARD work per CPU whose only job is to wake that CPU's thread (CONFIG_SMP).
         self.irq_work_wakeup = PerCpu(lambda name: IRQ_WORK_INIT_HARD(self.irq_work_wake, name), "irq_work_wakeup")
         self.irq_work_init_threads()
@@ -190,11 +193,7 @@ class irq_work_c:
         cpu = smp_processor_id()
         tsk = self.irq_workd[cpu]
         if not self.llist_empty(self.lazy_list[cpu]) and tsk is not None:
-            self.wake_up_process(tsk)
-
-    def wake_up_process(self, tsk: Any) -> None:
-        # No task model: record that the thread was woken (one write step).
-        self.irq_workd_woken[tsk].woken = 1
+            wake_up_process(tsk)
 
     @kfunc(IRQ_WORK_C, line=40)
     def irq_work_wake(self, entry: irq_work) -> None:
@@ -397,20 +396,26 @@ class irq_work_c:
 
     @kfunc(IRQ_WORK_C, line=308)
     def irq_workd_setup(self, cpu: int) -> None:
-        # sched_set_fifo_low(current): no scheduler model.
-        pass
+        # sched_set_fifo_low(current): the lowest real-time priority, so that the thread runs
+        # before any normal task.  Called at set-up for the thread of ``cpu`` (kernel/smpboot.py).
+        self.sched_set_fifo_low(self.irq_workd[cpu])
+
+    def irqwork_threads(self) -> smp_hotplug_thread:
+        # The smpboot descriptor (a static struct in the C, L313).
+        return smp_hotplug_thread(
+            store=self.irq_workd,
+            thread_should_run=self.irq_workd_should_run,
+            thread_fn=self.run_irq_workd,
+            thread_comm="irq_work/%u",
+            setup=self.irq_workd_setup,
+        )
 
     @kfunc(IRQ_WORK_C, line=321)
     def irq_work_init_threads(self) -> int:
-        # Set-up time: the smpboot registration gives each CPU its "irq_work/N" thread.
+        # An early_initcall: the per-CPU threads exist only on PREEMPT_RT.
         if kconfig("PREEMPT_RT"):
-            for cpu in range(self.m.ncpus):
-                self.irq_workd[cpu] = cpu
+            BUG_ON(self.smpboot_register_percpu_thread(self.irqwork_threads()))
         return 0
-
-
-class _irq_workd_state(Struct):
-    woken = field(0)
 
 
 PORT = irq_work_c

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Port unit tests for irq_work on PREEMPT_RT (issue 4): the irq_work/N smpboot threads,
+which context runs HARD and non-HARD work, the v2 posting's remote path, and the pinned
+counterexample of irq_work.rt-sleeping-lock on pre-b4c6f86."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kernel_port.engine import (
+    Machine,
+    SimpleProgram,
+    current_task,
+    in_hardirq,
+    local_irq_disable,
+    local_irq_enable,
+    rt_prio,
+)
+from kernel_port.engine.explorer import check, replay
+from kernel_port.engine.locks import spin_lock, spin_unlock, spinlock_t
+from kernel_port.engine.trace import render_text
+from kernel_port.kernel.irq_work import IRQ_WORK_INIT, IRQ_WORK_INIT_HARD, irq_work
+from kernel_port.scenario import program
+from kernel_port.variants import parse_variant
+
+RT = {"PREEMPT_RT": True}
+
+
+def _check(variant: str, ncpus: int, config: dict[str, Any], build: Callable[[Any, Machine], dict[int, Any]]) -> Any:
+    v = parse_variant(variant)
+
+    def builder(m: Machine) -> dict[int, Any]:
+        k = v.instantiate(m)
+        m.kernel = k
+        return build(k, m)
+
+    return check(SimpleProgram("irq_work-rt-unit", ncpus, builder, config=dict(config)))
+
+
+def test_irq_workd_threads_exist_only_on_rt() -> None:
+    seen: dict[str, Any] = {}
+
+    def build_with(key: str) -> Callable[[Any, Machine], dict[int, Any]]:
+        def build(k: Any, m: Machine) -> dict[int, Any]:
+            seen[key] = list(k.irq_workd)
+            return {}
+
+        return build
+
+    assert _check("v6.17", 2, RT, build_with("rt")).verdict == "ok"
+    assert _check("v6.17", 2, {}, build_with("nort")).verdict == "ok"
+    assert _check("pre-b4c6f86", 2, RT, build_with("v515")).verdict == "ok"
+    assert [t.name for t in seen["rt"]] == ["irq_work/0", "irq_work/1"]
+    assert all(t.prio == rt_prio(1) and t.cpu == i for i, t in enumerate(seen["rt"]))
+    assert seen["nort"] == [None, None]
+    assert seen["v515"] == [None, None]  # v5.15 has no irq_workd
+
+
+def _contexts(variant: str, hard: bool, remote: bool) -> set[str]:
+    ctx: set[str] = set()
+
+    def build(k: Any, m: Machine) -> dict[int, Any]:
+        def func(work: irq_work) -> None:
+            t = current_task()
+            ctx.add("hardirq" if in_hardirq() else (t.name if t is not None else "base"))
+
+        init = IRQ_WORK_INIT_HARD if hard else IRQ_WORK_INIT
+        w = init(func, name="w")
+
+        def cpu0() -> None:
+            if remote:
+                k.irq_work_queue_on(w, 1)
+            else:
+                k.irq_work_queue(w)
+
+        m.eventually("the work ran", lambda: bool(ctx))
+        return {0: cpu0}
+
+    r = _check(variant, 2, RT, build)
+    assert r.verdict == "ok" and r.complete, r.message
+    return ctx
+
+
+def test_rt_non_hard_work_runs_in_the_thread() -> None:
+    assert _contexts("v6.17", hard=False, remote=False) == {"irq_work/0"}
+    assert _contexts("v6.17", hard=False, remote=True) == {"irq_work/1"}
+    assert _contexts("pre-b4c6f86+b4c6f86", hard=False, remote=True) == {"irq_work/1"}
+
+
+def test_rt_hard_work_stays_in_hardirq() -> None:
+    assert _contexts("v6.17", hard=True, remote=False) == {"hardirq"}
+    assert _contexts("v6.17", hard=True, remote=True) == {"hardirq"}
+
+
+def test_v515_runs_everything_in_hardirq() -> None:
+    assert _contexts("pre-b4c6f86", hard=False, remote=False) == {"hardirq"}
+    assert _contexts("pre-b4c6f86", hard=False, remote=True) == {"hardirq"}
+
+
+def _second_queuer(variant: str) -> Any:
+    # CPU 1 queues a work locally (its lazy list becomes non-empty) while CPU 0 queues another
+    # one to CPU 1: the shape the v2 remote path gets wrong.
+    def build(k: Any, m: Machine) -> dict[int, Any]:
+        lock = spinlock_t(name="lock")
+        ran: set[str] = set()
+
+        def func(work: irq_work) -> None:
+            spin_lock(lock)
+            ran.add(work.kp_name)
+            spin_unlock(lock)
+
+        local = IRQ_WORK_INIT(func, name="local")
+        remote = IRQ_WORK_INIT(func, name="remote")
+        m.eventually("every queued irq_work ran", lambda: ran == {"local", "remote"})
+
+        def cpu1() -> None:
+            local_irq_disable()
+            k.irq_work_queue(local)
+            local_irq_enable()
+
+        return {0: lambda: k.irq_work_queue_on(remote, 1), 1: cpu1}
+
+    return _check(variant, 2, RT, build)
+
+
+def test_v2_remote_path_runs_non_hard_work_in_hardirq() -> None:
+    r = _second_queuer("pre-b4c6f86+rt-thread-v2")
+    assert r.verdict == "bug" and r.kind == "sleeping-in-atomic", r.message
+    assert "hard interrupt context" in r.message
+
+
+def test_rt_sleeping_lock_trace_shows_the_interrupt_entry() -> None:
+    p = program("irq_work.rt-sleeping-lock", "pre-b4c6f86")
+    r = check(p)
+    assert r.verdict == "bug" and r.kind == "sleeping-in-atomic", r.message
+    out, div = replay(p, r.counterexample.choices)
+    assert div is None and out.machine is not None
+    text = render_text(out.machine, width=200)
+    assert "<IRQ_WORK_VECTOR>" in text
+    assert text.index("<IRQ_WORK_VECTOR>") < text.index("sysvec_irq_work()") < text.index("irq_work_single()")
+    assert "spin_lock() on PREEMPT_RT" in r.message and "in hard interrupt context" in r.message
