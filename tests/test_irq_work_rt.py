@@ -140,3 +140,34 @@ def test_rt_sleeping_lock_trace_shows_the_interrupt_entry() -> None:
     assert "<IRQ_WORK_VECTOR>" in text
     assert text.index("<IRQ_WORK_VECTOR>") < text.index("sysvec_irq_work()") < text.index("irq_work_single()")
     assert "spin_lock() on PREEMPT_RT" in r.message and "in hard interrupt context" in r.message
+
+
+def test_rt_irq_work_sync_waits_for_the_thread_and_may_not_be_called_atomic() -> None:
+    # On RT, irq_work_sync() on non-HARD work waits (rcuwait) until irq_work/N ran it.
+    def build_sync(atomic: bool) -> Callable[[Any, Machine], dict[int, Any]]:
+        def build(k: Any, m: Machine) -> dict[int, Any]:
+            ran: list[str] = []
+
+            def func(work: irq_work) -> None:
+                t = current_task()
+                ran.append(t.name if t is not None else "?")
+
+            w = IRQ_WORK_INIT(func, name="w")
+
+            def cpu0() -> None:
+                k.irq_work_queue_on(w, 1)
+                if atomic:
+                    local_irq_disable()
+                k.irq_work_sync(w)
+                if atomic:
+                    local_irq_enable()
+                assert ran == ["irq_work/1"], f"irq_work_sync() returned before the thread ran it: {ran}"
+
+            return {0: cpu0}
+
+        return build
+
+    r = _check("v6.17", 2, RT, build_sync(False))
+    assert r.verdict == "ok" and r.complete, r.message
+    r = _check("v6.17", 2, RT, build_sync(True))
+    assert r.verdict == "bug" and r.kind == "sleeping-in-atomic", r.message
