@@ -549,6 +549,7 @@ def explore(
     max_executions: int | None = None,
     max_seconds: float | None = None,
     stop_on_bug: bool = False,
+    after_bug: int | None = None,
     reduction: bool = True,
     keep_events: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
@@ -558,6 +559,7 @@ def explore(
     drv = DporDriver(program.ncpus, preemption_bound, reduction)
     st = DporStats()
     t0 = time.perf_counter()
+    first_bug_at: int | None = None
     while True:
         drv.begin()
         out = run(program, drv, keep_machine=True)
@@ -597,6 +599,10 @@ def explore(
         drv.analyse(m, pending)
         del m
         if out.status == "error" or (stop_on_bug and out.status == "bug"):
+            break
+        if after_bug is not None and st.bugs and first_bug_at is None:
+            first_bug_at = st.executions
+        if first_bug_at is not None and after_bug is not None and st.executions - first_bug_at >= after_bug:
             break
         if not drv.advance():
             st.exhausted = True

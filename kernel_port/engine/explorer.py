@@ -15,11 +15,11 @@
 
 Strategies, each small (like Shuttle's schedulers):
 
-* ``dfs``: source-DPOR with sleep sets (dpor.py).  To return the shortest
-  counterexample it first searches with preemption bound 0, then 1, then 2,
-  then without bound (or up to the user's bound), stopping at the first level
-  that has a bug; within that level it picks the fewest faults, then the
-  fewest steps.  A level that prunes nothing is already complete.
+* ``dfs``: optimal DPOR with wakeup trees and sleep sets (dpor.py).  The
+  search at the stated preemption bound (none by default) decides the
+  verdict.  When it finds violations, the counterexample is the one with the
+  fewest preemptions -- searching bounds 0, 1, 2 below the best found for
+  fewer -- then the fewest faults, then the fewest steps.
 * ``random``: uniform choice among enabled actors and values, seeded.
 * ``pct``: probabilistic concurrency testing (Burckhardt et al., ASPLOS'10)
   with depth ``d``; prints its guarantee 1/(n*k^(d-1)) per run.
@@ -146,20 +146,19 @@ def _check_dfs(
     max_seconds: float | None,
     progress: Callable[[str], None] | None,
 ) -> Result:
+    """Search at the stated bound first (the verdict); when it finds
+    violations, search the lower preemption bounds 0, 1, 2 for the
+    counterexample with the fewest preemptions (then faults, then steps)."""
     t0 = time.perf_counter()
-    levels: list[int | None] = [0, 1, 2, None]
-    if bound is not None:
-        levels = sorted({lv for lv in (0, 1, 2) if lv <= bound} | {bound})  # type: ignore[assignment]
     total = 0
-    complete_execs = 0
-    blocked = 0
     per_level: list[dict[str, Any]] = []
-    budget_outcome: Outcome | None = None
-    for lv in levels:
+
+    def run_level(lv: int | None, after_bug: int | None) -> dpor.DporStats:
+        nonlocal total
         left_exec = None if max_exec is None else max(1, max_exec - total)
         left_sec = None if max_seconds is None else max(0.01, max_seconds - (time.perf_counter() - t0))
 
-        def prog(st: dpor.DporStats, lv: int | None = lv) -> None:
+        def prog(st: dpor.DporStats) -> None:
             if progress is not None:
                 rate = st.executions / st.seconds if st.seconds else 0.0
                 progress(
@@ -172,54 +171,58 @@ def _check_dfs(
             preemption_bound=lv,
             max_executions=left_exec,
             max_seconds=left_sec,
+            after_bug=after_bug,
             progress=prog,
         )
         total += st.executions
-        complete_execs += st.complete
-        blocked += st.blocked
         per_level.append(
             {
                 "preemption_bound": lv,
                 "executions": st.executions,
                 "complete": st.complete,
                 "blocked": st.blocked,
+                "bugs": st.bugs,
                 "bound_pruned": st.bound_pruned,
                 "exhausted": st.exhausted,
             }
         )
-        errors = [o for o in st.outcomes if o.status == "error"]
-        if errors:
-            r = _bad_result(program, "dfs", errors[0], total, t0, "stopped at the first error")
-            r.stats = {"levels": per_level}
-            return r
-        bugs = [o for o in st.outcomes if o.status == "bug"]
-        if bugs:
-            best = min(bugs, key=_key)
-            cov = (
-                f"dfs with preemption bound {'none' if lv is None else lv}: {st.executions} executions; "
-                f"shortest of {len(bugs)} failing execution(s) in that search"
-                + ("" if st.exhausted else " (search stopped by a budget before it was complete)")
-            )
-            r = _bad_result(program, "dfs", best, total, t0, cov)
-            r.stats = {"levels": per_level}
-            r.preemption_bound = bound
-            return r
-        budgets = [o for o in st.outcomes if o.status == "budget"]
-        if budgets and budget_outcome is None:
-            budget_outcome = min(budgets, key=_key)
-        if not st.exhausted:
-            break  # an execution or time budget ran out
-        if st.bound_pruned == 0 and lv is not None:
-            # Nothing was beyond the bound: this search was already complete.
-            per_level[-1]["note"] = "no schedule exceeded the bound"
-            break
-    last = per_level[-1]
-    finished = last["exhausted"] and (last["preemption_bound"] == bound or last["bound_pruned"] == 0)
+        return st
+
+    # 1. The search that decides the verdict, at the stated bound.
+    top = run_level(bound, after_bug=2000)
+    errors = [o for o in top.outcomes if o.status == "error"]
+    if errors:
+        r = _bad_result(program, "dfs", errors[0], total, t0, "stopped at the first error")
+        r.stats = {"levels": per_level}
+        return r
+    bugs = [o for o in top.outcomes if o.status == "bug"]
+    if bugs:
+        best = min(bugs, key=_key)
+        where = f"preemption bound {'none' if bound is None else bound}"
+        # 2. Fewer preemptions: the lower bounds, in order, up to 2.
+        for lv in range(0, min(best.preemptions, 3)):
+            if bound is not None and lv >= bound:
+                break
+            st = run_level(lv, after_bug=2000)
+            low = [o for o in st.outcomes if o.status == "bug"]
+            if low:
+                best = min(low, key=_key)
+                where = f"preemption bound {lv}"
+                break
+        cov = (
+            f"dfs: {total} executions in all; shortest failing execution found with {where} "
+            f"({best.preemptions} preemption(s), {best.faults} fault(s), {best.steps} steps)"
+        )
+        r = _bad_result(program, "dfs", best, total, t0, cov)
+        r.stats = {"levels": per_level}
+        r.preemption_bound = bound
+        return r
+    budgets = [o for o in top.outcomes if o.status == "budget"]
     elapsed = time.perf_counter() - t0
     fb = program.faults
     bound_txt = "any number of preemptions" if bound is None else f"<= {bound} preemptions"
-    if budget_outcome is not None:
-        r = _bad_result(program, "dfs", budget_outcome, total, t0, "")
+    if budgets:
+        r = _bad_result(program, "dfs", min(budgets, key=_key), total, t0, "")
         r.coverage = (
             f"dfs: {total} executions; at least one execution exceeded the step budget "
             f"({program.step_budget} steps), so the search is not complete"
@@ -227,11 +230,11 @@ def _check_dfs(
         r.stats = {"levels": per_level}
         return r
     cov = (
-        f"dfs (source-DPOR + sleep sets): {last['executions']} executions in the final search "
-        f"({last['complete']} complete, {last['blocked']} sleep-set blocked), {total} in all; "
+        f"dfs (optimal DPOR, wakeup trees + sleep sets): {top.executions} executions "
+        f"({top.complete} complete, {top.blocked} sleep-set blocked); "
         f"all schedules with {bound_txt} and <= {fb} fault(s)"
     )
-    if finished:
+    if top.exhausted:
         cov += "; search complete"
         verdict = "ok"
     else:
@@ -245,10 +248,10 @@ def _check_dfs(
         kind=None if verdict == "ok" else "budget",
         message="no violation found" if verdict == "ok" else "budget reached before the search was complete",
         executions=total,
-        complete=finished,
+        complete=top.exhausted,
         seconds=elapsed,
         coverage=cov,
-        stats={"levels": per_level, "complete_executions": complete_execs, "blocked": blocked},
+        stats={"levels": per_level, "complete_executions": top.complete, "blocked": top.blocked},
         faults=fb,
         preemption_bound=bound,
     )
