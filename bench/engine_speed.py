@@ -241,8 +241,12 @@ def _cprofile(fn: Any, top: int) -> dict[str, Any]:
     rows = []
     by_module: dict[str, float] = {}
     for (file, line, func), (_cc, _nc, tt, _ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
-        short = file.split("/kernel_port/")[-1] if "/kernel_port/" in file else ("~" if file == "~" else Path(file).name)
-        rows.append({"function": f"{short}:{line}({func})", "self_s": round(tt, 4), "self_pct": round(100 * tt / total, 1)})
+        short = (
+            file.split("/kernel_port/")[-1] if "/kernel_port/" in file else ("~" if file == "~" else Path(file).name)
+        )
+        rows.append(
+            {"function": f"{short}:{line}({func})", "self_s": round(tt, 4), "self_pct": round(100 * tt / total, 1)}
+        )
         by_module[short] = by_module.get(short, 0.0) + tt
     rows.sort(key=lambda r: -r["self_s"])
     mods = sorted(((m, round(100 * t / total, 1)) for m, t in by_module.items()), key=lambda x: -x[1])
@@ -294,7 +298,13 @@ def breakdown(n: int = 4, k: int = 5000) -> dict[str, Any]:
     }
     rest = total - sum(parts.values())
     parts["step()/park()/field.__set__ bookkeeping and run() loop (remainder)"] = round(rest, 3)
-    return {"cpus": n, "writes_per_cpu": k, "engine_us_per_step": round(total, 3), "generator_us_per_step": round(gen, 3), "parts_us": parts}
+    return {
+        "cpus": n,
+        "writes_per_cpu": k,
+        "engine_us_per_step": round(total, 3),
+        "generator_us_per_step": round(gen, 3),
+        "parts_us": parts,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -344,7 +354,12 @@ def table(out: dict[str, Any]) -> list[str]:
 
 
 def profile_table(p: dict[str, Any]) -> list[str]:
-    lines = [f"Profiler: {p['profiler']}, {p['total_s']} s profiled.", "", "| function | self s | self % |", "|---|---|---|"]
+    lines = [
+        f"Profiler: {p['profiler']}, {p['total_s']} s profiled.",
+        "",
+        "| function | self s | self % |",
+        "|---|---|---|",
+    ]
     for r in p["top"]:
         lines.append(f"| `{r['function']}` | {r['self_s']} | {r['self_pct']} |")
     lines.append("")
