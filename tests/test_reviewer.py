@@ -132,7 +132,8 @@ def test_refs_and_objects() -> None:
 FAKE_C = """\
 // SPDX-License-Identifier: GPL-2.0
 /* A made-up file for the test: not kernel source. */
-static int helper(int x) { return x; }
+int
+helper(int x) { return x; }
 
 void irq_work_tick(void)
 {
