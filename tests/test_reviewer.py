@@ -132,8 +132,7 @@ def test_refs_and_objects() -> None:
 FAKE_C = """\
 // SPDX-License-Identifier: GPL-2.0
 /* A made-up file for the test: not kernel source. */
-int
-helper(int x) { return x; }
+static long helper(long x) { return x; }
 
 void irq_work_tick(void)
 {
