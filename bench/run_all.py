@@ -237,7 +237,13 @@ def dpor_goal(dq: dict[str, Any]) -> tuple[bool, str]:
     rf = dq["random_family"]
     worst = max(ratios, key=lambda x: x[1]) if ratios else ("-", 0.0)
     met = all(x <= 1.05 for _, x in ratios) and rf["random_ratio_explored"] <= 1.05
-    txt = (
+    over = [r for r in dq["benchmarks"] if (r.get("ratio_explored") or 0) > 1.05]
+    why = "; ".join(
+        f"{r['program']} misses by {r['ratio_explored'] - 1.05:.4f}: {r['dpor_blocked']} sleep-set-blocked "
+        f"execution(s) on {r['traces']} traces (complete executions / traces = {r.get('ratio_complete')})"
+        for r in over
+    )
+    txt = (why + "; " if why else "") + (
         f"countable benchmarks: worst {worst[0]} {worst[1]}; random family aggregate {rf['random_ratio_explored']} "
         f"(worst single program {rf['random_worst_ratio']}); programs whose traces could not be enumerated have no ratio"
     )
