@@ -206,7 +206,12 @@ def ttv_md(tv: dict[str, Any]) -> str:
         "extra CPUs that only run their stopper thread, at its stated preemption bound, with no fault kind.",
         "",
         "A `bug` verdict comes from the first preemption-bound level with a failure; the explorer finishes that "
-        "level before choosing the shortest counterexample, so a bug run can still hit the budget.",
+        "level before choosing the shortest counterexample, so a bug run can still hit the budget.  Each run is a "
+        "child process (4 GB address-space limit, 3x budget hard limit): seconds include ~0.2 s of start-up, and "
+        "runs overshoot the budget by ~20% because the explorer checks it only between executions.  "
+        "2 CPUs with 2 faults on csdlock-debug is a genuine bug (the IPI and its debug resend are both lost).  "
+        "Without the memory limit, a 4-CPU hotplug run grew past 20 GB within ~130 s and was OOM-killed: "
+        "the explorer's memory grows with the search (wakeup trees / kept outcomes), worth a look.",
         "",
         "| scenario | CPUs | faults | preemption bound | variant | verdict | executions | s |",
         "|---|---|---|---|---|---|---|---|",
