@@ -224,17 +224,24 @@ class CPU:
             m.emit(self, "irq-enter", f"<{name}>")
         frame = Frame(f"<{name}>", "arch/x86/entry", "", None)
         self.kstack.append(frame)
+        left_irq = False
         try:
             if handler is None:
                 raise RuntimeError(f"CPU{self.id}: no handler registered for vector {vec:#04x}")
             handler(vec)
+            # irq_exit: leave hardirq context first (interrupts still off), then
+            # the exit hooks (pending softirqs, the nohz tick), as __irq_exit_rcu does.
+            self.preempt_count -= NMI_OFFSET if nmi else HARDIRQ_OFFSET
+            self.ctx.pop()
+            left_irq = True
             if not nmi:
                 for hook in m.irq_exit_hooks:
                     hook(self)
         finally:
             self.kstack.pop()
-            self.preempt_count -= NMI_OFFSET if nmi else HARDIRQ_OFFSET
-            self.ctx.pop()
+            if not left_irq:
+                self.preempt_count -= NMI_OFFSET if nmi else HARDIRQ_OFFSET
+                self.ctx.pop()
             self.nested_irqs -= 1
         self.irqs_on = saved_if
         self.awaiting, self.await_what, self.wait_hint = saved_await

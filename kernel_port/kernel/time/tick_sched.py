@@ -560,9 +560,9 @@ class tick_sched_c:
             self.tick_nohz_irq_exit()
 
     def _irq_exit_hook(self, cpu: Any) -> None:
-        # C calls tick_irq_exit() after leaving hardirq and skips it for a nested interrupt;
-        # the engine calls its exit hooks before the interrupt returns, so "not nested" is
-        # "this is the outermost interrupt".
+        # The engine runs its exit hooks after hardirq context is left, as __irq_exit_rcu does;
+        # C skips tick_irq_exit() for an interrupt nested in another one, so only the
+        # outermost interrupt re-evaluates the tick.
         if cpu.nested_irqs == 1:
             self.tick_irq_exit()
 
