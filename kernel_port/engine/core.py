@@ -163,6 +163,7 @@ class CPU:
         self.awaiting: Callable[[], bool] | None = None
         self.await_what = ""
         self.booting = False  # brought online again: starts when first scheduled
+        self.clock = 0  # virtual nanoseconds (timed mode); stays 0 untimed
 
     # -- running code ------------------------------------------------------
     def _main(self) -> None:
@@ -347,6 +348,7 @@ class Machine:
         self.kernel: Any = None  # the composed port, for scenarios
         self.cpu_online: list[bool] = [True] * ncpus
         self.dmesg: list[str] = []  # printk() output
+        self.timed: Any = None  # the cost model in timed mode (engine/timed.py), None untimed
         # Human names of object ids, filled in as objects are created (set-up
         # is deterministic, so an id names the same object in every execution).
         self.names: dict[int, str] = {}

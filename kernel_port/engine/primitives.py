@@ -316,6 +316,27 @@ def smp_cond_load_relaxed(obj: Struct, name: str, cond: Callable[[Any], bool], h
     return await_field(obj, name, cond, what="smp_cond_load_relaxed", hint=hint)
 
 
+def local_clock() -> int:
+    """This CPU's clock in nanoseconds: its virtual clock in timed mode, 0 in untimed mode
+    (where only order matters; code comparing times then sees no time pass)."""
+    return _cpu().clock
+
+
+def busy_loop(ns: int, what: str = "busy loop") -> None:
+    """Code that keeps the CPU busy for ``ns`` nanoseconds without touching shared state
+    (a tasklet body's loop, mdelay()).  Untimed: one local step, interruptible at its
+    boundaries.  Timed: ``ns`` of the CPU's time, interruptible anywhere in between (an
+    interrupt stretches the loop by its own duration, as on hardware)."""
+    cpu = _cpu()
+    m = cpu.m
+    if m.timed is None:
+        cpu.park((), what)
+        if m.tracing:
+            m.emit(cpu, "step", f"{what} ({ns} ns)")
+        return
+    m.timed_busy(cpu, ns, what)
+
+
 def printk(text: str, level: str = "") -> None:
     """Kernel log output: a trace note and an entry in ``m.dmesg``."""
     cpu = core.CUR
