@@ -103,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--scenario", "-s", action="append", default=[], help="only these scenarios")
     cv.add_argument("--fail-under", type=float, metavar="N", help="exit 1 if under N%% of the lines ran")
     cv.add_argument("--json", action="store_true")
+
+    sm = sub.add_parser("simulate", help="timed mode: backlog and lockups over virtual time")
+    sm.add_argument("scenario")
+    sm.add_argument("--variant", "-V", action="append", default=[], help="variant (repeat to compare several)")
+    sm.add_argument("--size", default="full", help="the scenario's size: full (default) or small")
+    sm.add_argument("--until", type=_positive_float, metavar="SECONDS", help="virtual seconds (default: scenario)")
+    sm.add_argument("--wall-limit", type=_positive_float, metavar="SECONDS", help="stop after this much wall time")
+    sm.add_argument("--plot", metavar="FILE", help="write the backlog over time as a PNG")
+    sm.add_argument("--json", action="store_true")
     return p
 
 
@@ -142,6 +151,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .cover import cmd_cover
 
         return cmd_cover(args)
+    if args.cmd == "simulate":
+        from .simulate import cmd_simulate
+
+        return cmd_simulate(args)
     raise UsageError(f"unknown command {args.cmd}")
 
 

@@ -164,6 +164,7 @@ class CPU:
         self.await_what = ""
         self.booting = False  # brought online again: starts when first scheduled
         self.clock = 0  # virtual nanoseconds (timed mode); stays 0 untimed
+        self.busy_left = 0  # timed mode: what remains of the busy_loop() the CPU is in
 
     # -- running code ------------------------------------------------------
     def _main(self) -> None:
@@ -218,6 +219,9 @@ class CPU:
         saved_await = (self.awaiting, self.await_what, self.wait_hint)
         self.awaiting = None
         kind = "nmi" if nmi else "hardirq"
+        timed = m.timed
+        if timed is not None:
+            self.clock += timed.irq_entry_ns
         self.ctx.append(kind)
         self.preempt_count += NMI_OFFSET if nmi else HARDIRQ_OFFSET
         self.nested_irqs += 1
@@ -245,6 +249,8 @@ class CPU:
                 self.ctx.pop()
             self.nested_irqs -= 1
         self.irqs_on = saved_if
+        if timed is not None:
+            self.clock += timed.irq_exit_ns
         self.awaiting, self.await_what, self.wait_hint = saved_await
         if m.tracing:
             m.emit(self, "irq-exit", f"</{name}>")
@@ -287,8 +293,13 @@ class Source:
         keys: Iterable[Key],
         action: Callable[[], None] | None,
         fault: bool,
+        at_ns: int | None = None,
+        period_ns: int = 0,
     ) -> None:
         self.name = name
+        # Timed mode: when the source fires (and again every period_ns if non-zero).
+        self.at_ns = at_ns
+        self.period_ns = period_ns
         self.cpu = cpu
         self.vector = vector
         self.budget = budget
@@ -349,6 +360,13 @@ class Machine:
         self.cpu_online: list[bool] = [True] * ncpus
         self.dmesg: list[str] = []  # printk() output
         self.timed: Any = None  # the cost model in timed mode (engine/timed.py), None untimed
+        self.now = 0  # timed mode: the time of the event being executed
+        self.timed_arrivals: list[tuple[int, int, int, int]] = []  # heap of (ns, seq, cpu, vector)
+        self._seq = 0
+        # Called with the CPU whenever it passes a scheduling point (schedule(), preemption
+        # at interrupt exit, the idle loop): what "the CPU reached schedule()" means.
+        self.sched_hooks: list[Callable[[CPU], None]] = []
+        self.probes: list[tuple[str, Callable[[], float]]] = []
         # Human names of object ids, filled in as objects are created (set-up
         # is deterministic, so an id names the same object in every execution).
         self.names: dict[int, str] = {}
@@ -385,10 +403,16 @@ class Machine:
         keys: Iterable[Key] = (),
         action: Callable[[], None] | None = None,
         fault: bool = False,
+        at_ns: int | None = None,
+        period_ns: int = 0,
     ) -> Source:
-        src = Source(name, cpu, vector, budget, guard, keys, action, fault)
+        src = Source(name, cpu, vector, budget, guard, keys, action, fault, at_ns, period_ns)
         self.sources.append(src)
         return src
+
+    def probe(self, name: str, fn: Callable[[], float]) -> None:
+        """A quantity sampled over virtual time by the timed driver (read engine-side, no steps)."""
+        self.probes.append((name, fn))
 
     def eventually(self, description: str, predicate: Callable[[], bool]) -> None:
         """A liveness obligation checked when no actor can move."""
@@ -521,7 +545,7 @@ class Machine:
         self.values = []
         self.stores = stores = []
         n = self.ncpus
-        events = self.events
+        events = self.events if self.timed is None else []
         if actor < n:
             cpu = self.cpus[actor]
             acc = cpu.pending + (cpu.ctl_read,)
@@ -613,6 +637,8 @@ class Machine:
         """sti; hlt: enable interrupts and wait for one (idle)."""
         cpu = CUR
         assert cpu is not None
+        for hook in self.sched_hooks:
+            hook(cpu)
         if cpu.local.get("sched") is not None:
             from .tasks import idle_pick
 
@@ -636,7 +662,7 @@ class Machine:
 
     def irqs_off(self, cpu: CPU) -> None:
         """Interrupts go off on ``cpu`` in the current step (for DPOR)."""
-        if cpu.irqs_on:
+        if cpu.irqs_on and self.timed is None:
             self.irqoff_events[len(self.events) - 1] = cpu.id
         cpu.irqs_on = False
 
@@ -657,10 +683,39 @@ class Machine:
                 return "LOST"
         if tcpu.dead:
             return "dropped (CPU offline)"
+        if self.timed is not None:
+            # In flight: the vector reaches the target's IRR after the IPI latency.
+            lat = self.timed.self_ipi_latency_ns if tcpu is src else self.timed.ipi_latency_ns
+            self.timed_arrival(src.clock + lat, target, vector)
+            return "sent"
         if vector in tcpu.apic.irr:
             return "coalesced"
         tcpu.apic.irr.add(vector)
         return "sent"
+
+    # -- timed mode (engine/timed.py drives it) ------------------------------
+    def timed_arrival(self, ns: int, target: int, vector: int) -> None:
+        import heapq
+
+        self._seq += 1
+        heapq.heappush(self.timed_arrivals, (ns, self._seq, target, vector))
+
+    def timed_busy(self, cpu: CPU, ns: int, what: str) -> None:
+        """busy_loop() in timed mode: the driver completes the step ``ns`` later, or
+        delivers interrupts in between and deducts the time already spent."""
+        cpu.busy_left = ns
+        while True:
+            cpu.pending = ()
+            cpu.pending_what = what
+            cmd = self.root.switch()
+            if cmd is None:
+                break
+            # The driver has deducted the time spent so far; the handler's steps are not busy.
+            left = cpu.busy_left
+            cpu.busy_left = 0
+            cpu.take_interrupt(cmd)
+            cpu.busy_left = left
+        cpu.busy_left = 0
 
     # -- tracing -----------------------------------------------------------
     def emit(self, cpu: CPU, kind: str, text: str) -> None:

@@ -342,6 +342,10 @@ def printk(text: str, level: str = "") -> None:
     cpu = core.CUR
     m = cpu.m if cpu is not None else _machine()
     line = f"{level}{text}" if not level else f"[{level}] {text}"
+    if m.timed is not None:
+        # Timed mode: the kernel's timestamp prefix, in seconds of virtual time.
+        ns = cpu.clock if cpu is not None else m.now
+        line = f"[{ns // 1_000_000_000:5d}.{ns % 1_000_000_000 // 1000:06d}] {line}"
     m.dmesg.append(line if cpu is None else f"CPU{cpu.id}: {line}")
     if cpu is not None and m.tracing:
         m.emit(cpu, "note", f"printk: {line}")

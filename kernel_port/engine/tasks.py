@@ -196,6 +196,8 @@ def preempt_check(cpu: CPU) -> None:
         return
     cpu.park(((_rq_key(cpu.id), False),), "preempt_check")
     st["need_resched"] = False
+    for hook in cpu.m.sched_hooks:
+        hook(cpu)
     best = _best_runnable(cpu)
     if best is not None and best.prio < _prio_of_current(cpu):
         _switch_to(cpu, best)
@@ -260,6 +262,8 @@ def schedule() -> None:
     t = current_task()
     cpu.park(((_rq_key(cpu.id), False),), "schedule")
     if t is not None and t.ts.__dict__["state"] != TASK_RUNNING:
+        for hook in cpu.m.sched_hooks:
+            hook(cpu)
         _schedule_away(cpu)
         return
     preempt_check(cpu)
