@@ -322,6 +322,15 @@ def local_clock() -> int:
     return _cpu().clock
 
 
+def sched_point() -> None:
+    """This CPU passes a scheduling point (a port's abstracted schedule()): runs the machine's
+    ``sched_hooks`` (the soft-lockup watchdog's stopper, kport simulate's stall measure).
+    Not a step: the hooks make their own."""
+    cpu = _cpu()
+    for hook in cpu.m.sched_hooks:
+        hook(cpu)
+
+
 def busy_loop(ns: int, what: str = "busy loop") -> None:
     """Code that keeps the CPU busy for ``ns`` nanoseconds without touching shared state
     (a tasklet body's loop, mdelay()).  Untimed: one local step, interruptible at its
