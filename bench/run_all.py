@@ -3,11 +3,12 @@
 
     python bench/run_all.py [--quick]
 
-Each bench runs in its own process (time_to_verdict pins itself to one core
-with taskset; dpor_quality runs in full mode unless --quick), one after the
-other so they do not disturb each other's timings.  Then this script writes
-the markdown reports and a summary saying, for each goal, met or missed and
-by how much.
+Each bench runs in its own process (time_to_verdict and spin_peer pin
+themselves to one core with taskset; dpor_quality runs in full mode unless
+--quick), one after the other so they do not disturb each other's timings.
+Then this script writes the markdown reports and a summary saying, for each
+goal, met or missed and by how much.  spin_peer writes its own markdown; when
+spin or gcc is missing it exits 2 and the summary says so.
 """
 
 from __future__ import annotations
@@ -55,6 +56,49 @@ def run_dpor_quality(quick: bool) -> tuple[float, str]:
             f"quick (full mode failed under a {DPOR_MEM_GB} GB memory limit: its plain enumeration keeps the events "
             "of up to 300,000 executions per program; without a limit it was OOM-killed at >20 GB)"
         )
+
+
+def run_spin_peer(quick: bool) -> tuple[float | None, str]:
+    """The SPIN peer; exit 2 means spin or gcc is missing (results kept from
+    an earlier run, if any), exit 1 means the verdicts disagree (results
+    written, the summary reports it)."""
+    t0 = time.perf_counter()
+    try:
+        return sh(["bench/spin_peer.py", *(["--quick"] if quick else [])]), "ran"
+    except subprocess.CalledProcessError as e:
+        if e.returncode == 2:
+            return None, "not run: spin or gcc is not installed (apt-get install spin gcc)"
+        if e.returncode == 1:
+            return time.perf_counter() - t0, "ran (verdicts disagree)"
+        raise
+
+
+def spin_goal(status: str) -> dict[str, Any]:
+    """The peer's summary row: do SPIN and kport give the same verdicts?"""
+    goal = "SPIN side-by-side peer: SPIN and kport verdicts agree (bench/spin_peer.py)"
+    if not (RES / "spin_peer.json").exists():
+        return {"goal": goal, "met": None, "detail": status}
+    sp = load("spin_peer.json")
+    rows = sp["rows"]
+    main_rows = [r for r in rows if r["kind"] == "corpus"]
+
+    def rng(xs: list[float]) -> str:
+        return f"{min(xs)}-{max(xs)}"
+
+    bad = [r for r in rows if not r["agree"]]
+    detail = (
+        f"{sp['agreeing']} of {len(rows)} cells agree ({len(main_rows)} corpus cells of irq_work.lost-self-ipi and "
+        f"smp.lost-ipi-waiter, {len(rows) - len(main_rows)} controls and probes); SPIN "
+        f"{rng([r['spin']['states_stored'] for r in rows])} states stored, kport "
+        f"{rng([r['kport']['executions'] for r in rows])} executions; time kport / SPIN "
+        f"{rng([r['ratio_total'] for r in rows])} (SPIN incl. gcc), kport / pan alone "
+        f"{rng([r['ratio_verify'] for r in rows])}"
+    )
+    if bad:
+        detail += "; disagree: " + "; ".join(f"{r['scenario']} {r['variant']}: {', '.join(r['notes'])}" for r in bad)
+    if status != "ran":
+        detail += f" ({status}; results from the last run)"
+    return {"goal": goal, "met": sp["all_agree"], "detail": detail}
 
 
 def load(name: str) -> dict[str, Any]:
@@ -268,13 +312,18 @@ def main() -> None:
     dmode = str(old.get("dpor_quality_mode", "?"))
     args = ap.parse_args()
     q = ["--quick"] if args.quick else []
-    todo = [] if args.report_only else (args.only or ["engine_speed", "time_to_verdict", "dpor_quality"])
+    todo = [] if args.report_only else (args.only or ["engine_speed", "time_to_verdict", "dpor_quality", "spin_peer"])
     if "engine_speed" in todo:
         secs["engine_speed"] = sh(["bench/engine_speed.py", *q])
     if "time_to_verdict" in todo:
         secs["time_to_verdict"] = sh(["bench/time_to_verdict.py", *q])
     if "dpor_quality" in todo:
         secs["dpor_quality"], dmode = run_dpor_quality(args.quick)
+    spin_status = "ran" if (RES / "spin_peer.json").exists() else "not run (python bench/spin_peer.py)"
+    if "spin_peer" in todo:
+        t_spin, spin_status = run_spin_peer(args.quick)
+        if t_spin is not None:
+            secs["spin_peer"] = t_spin
     es = load("engine_speed.json")
     tv = load("time_to_verdict.json")
     dq = load("dpor_quality.json")
@@ -300,11 +349,7 @@ def main() -> None:
             "met": tv["goal_matrix_met"],
             "detail": f"{tv['matrix_seconds']} s ({tv['pinning']})",
         },
-        {
-            "goal": "SPIN side-by-side peer (bench/spin_peer.py)",
-            "met": None,
-            "detail": "not delivered in this round (time); see bench/README.md",
-        },
+        spin_goal(spin_status),
     ]
     summary = {
         "quick": args.quick,
@@ -319,7 +364,7 @@ def main() -> None:
     lines += [f"| {g['goal']} | {mark[g['met']]} | {g['detail']} |" for g in goals]
     lines += [
         "",
-        "Details: engine_speed.md, time_to_verdict.md, dpor_quality.md.  Bench wall time: "
+        "Details: engine_speed.md, time_to_verdict.md, dpor_quality.md, spin_peer.md.  Bench wall time: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items())
         + ".",
         "",
