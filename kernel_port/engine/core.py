@@ -198,10 +198,13 @@ class CPU:
 
     def park(self, acc: Accesses, what: str) -> None:
         """Announce the next access and wait to be scheduled (CPU greenlet)."""
-        root = self.m.root
+        m = self.m
+        root = m.root
         while True:
             self.pending = acc
             self.pending_what = what
+            if m.fast is self and m.timed_inline(self):
+                return
             cmd = root.switch()
             if cmd is None:
                 return
@@ -367,6 +370,14 @@ class Machine:
         # at interrupt exit, the idle loop): what "the CPU reached schedule()" means.
         self.sched_hooks: list[Callable[[CPU], None]] = []
         self.probes: list[tuple[str, Callable[[], float]]] = []
+        # CPUs that have ever spun (cpu_relax / await): only they can need waking.
+        self.spin_cpus: list[CPU] = []
+        # Timed mode's inline path: the CPU the driver let run ahead, until fast_horizon.
+        self.fast: CPU | None = None
+        self.fast_horizon = 0
+        self.fast_post = False  # the running step still needs its stores and cost accounted
+        self.fast_acc: Accesses = ()
+        self.fast_cost: Callable[[Accesses], int] | None = None
         # Human names of object ids, filled in as objects are created (set-up
         # is deterministic, so an id names the same object in every execution).
         self.names: dict[int, str] = {}
@@ -580,23 +591,7 @@ class Machine:
         # Wake spinners whose watched keys were stored to (a failed cmpxchg
         # stores nothing and wakes no one).
         if stores:
-            version = self.version
-            # A CPU's own stores are not news to its spin loop (unless another
-            # actor stored to the location since the CPU first read it).
-            own = self.cpus[actor % n] if actor < 2 * n else None
-            for k in stores:
-                old = version.get(k, 0)
-                version[k] = old + 1
-                if own is not None and own.reads.get(k) == old:
-                    own.reads[k] = old + 1
-            for cpu in self.cpus:
-                w = cpu.wait
-                if w is not None and not w.isdisjoint(stores):
-                    cpu.wait = None
-                    # The woken CPU's next step depends on the store that
-                    # woke it: it re-reads everything it waited on, whoever
-                    # stored (so the step is the same whichever store woke it).
-                    cpu.pending = cpu.pending + tuple((k, False) for k in sorted(w, key=repr))
+            self.wake_after(actor, stores)
         return acc
 
     def finish(self) -> None:
@@ -687,6 +682,8 @@ class Machine:
             # In flight: the vector reaches the target's IRR after the IPI latency.
             lat = self.timed.self_ipi_latency_ns if tcpu is src else self.timed.ipi_latency_ns
             self.timed_arrival(src.clock + lat, target, vector)
+            if src.clock + lat < self.fast_horizon:
+                self.fast_horizon = src.clock + lat
             return "sent"
         if vector in tcpu.apic.irr:
             return "coalesced"
@@ -699,6 +696,86 @@ class Machine:
 
         self._seq += 1
         heapq.heappush(self.timed_arrivals, (ns, self._seq, target, vector))
+
+    def mark_spinner(self, cpu: CPU) -> None:
+        if cpu not in self.spin_cpus:
+            self.spin_cpus.append(cpu)
+            self.spin_cpus.sort(key=lambda c: c.id)
+
+    def wake_after(self, actor: int, stores: list[Key]) -> bool:
+        """After a step of ``actor`` stored to ``stores``: bump versions and wake spinners whose
+        watched keys were written.  Returns whether some CPU was woken."""
+        n = self.ncpus
+        version = self.version
+        # A CPU's own stores are not news to its spin loop (unless another
+        # actor stored to the location since the CPU first read it).
+        own = self.cpus[actor % n] if actor < 2 * n else None
+        for k in stores:
+            old = version.get(k, 0)
+            version[k] = old + 1
+            if own is not None and own.reads.get(k) == old:
+                own.reads[k] = old + 1
+        woke = False
+        for cpu in self.spin_cpus:
+            w = cpu.wait
+            if w is not None and not w.isdisjoint(stores):
+                cpu.wait = None
+                woke = True
+                # The woken CPU's next step depends on the store that
+                # woke it: it re-reads everything it waited on, whoever
+                # stored (so the step is the same whichever store woke it).
+                cpu.pending = cpu.pending + tuple((k, False) for k in sorted(w, key=repr))
+        if not woke:
+            # A CPU awaiting a condition may be able to go now: the driver decides.
+            woke = any(c.awaiting is not None for c in self.spin_cpus)
+        return woke
+
+    def timed_post(self, cpu: CPU) -> bool:
+        """Account the step ``cpu`` just finished (timed inline path)."""
+        self.fast_post = False
+        woke = bool(self.stores) and self.wake_after(cpu.id, self.stores)
+        assert self.fast_cost is not None
+        cpu.clock += self.fast_cost(self.fast_acc)
+        return woke
+
+    def timed_inline(self, cpu: CPU) -> bool:
+        """Timed mode, at a park of the CPU the driver is running: account the step just
+        finished and, if no other event can come first, run the next step at once without
+        going back to the driver (same order as the driver would choose; see timed.py)."""
+        woke = self.timed_post(cpu)
+        if (
+            woke
+            or cpu.clock >= self.fast_horizon
+            or (cpu.apic.irr and cpu.irqs_on)
+            or cpu.wait is not None
+            or (cpu.awaiting is not None and not cpu.awaiting())
+            or self.nsteps >= self.step_budget
+        ):
+            return False
+        self.now = cpu.clock
+        self.nsteps += 1
+        self.values = []
+        self.stores = []
+        self.fast_acc = cpu.pending + (cpu.ctl_read,)
+        self.fast_post = True
+        return True
+
+    def timed_step_cpu(self, cpu: CPU, busy_done: bool) -> None:
+        """Timed mode: run ``cpu``'s pending step (and, inline, the steps after it that no
+        other event can precede).  ``busy_done``: the step completes a busy loop, whose
+        time the driver has already put on the clock."""
+        self.nsteps += 1
+        self.values = []
+        self.stores = []
+        self.fast = cpu
+        self.fast_acc = () if busy_done else cpu.pending + (cpu.ctl_read,)
+        self.fast_post = True
+        try:
+            self._run_cpu(cpu, None)
+        finally:
+            self.fast = None
+        if self.fast_post:  # ended without a park: halted, a busy loop, a dead CPU
+            self.timed_post(cpu)
 
     def timed_busy(self, cpu: CPU, ns: int, what: str) -> None:
         """busy_loop() in timed mode: the driver completes the step ``ns`` later, or

@@ -16,13 +16,16 @@ they were made), which is the schedule a token encodes.
 
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import memory
-from .core import Machine
+from . import core, memory
+from .core import CPU, Machine
 from .errors import KernelViolation, StepBudgetExceeded
+
+Label = tuple[str, str, str, str]  # (actor, function, primitive, object): engine/token.py
 
 
 class Program(Protocol):
@@ -57,6 +60,10 @@ class Outcome:
     traceback: str = ""
     machine: Machine | None = None
     events: list[Any] | None = None  # (actor, accesses) per step, when asked for
+    # Replay only: the label of every choice made (engine/token.py), and where a
+    # replay that followed labels departed from the raw recording.
+    labels: list[Label] | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def count_preemptions(m: Machine, actors: list[int], enabled_before: list[list[int]]) -> int:
@@ -88,20 +95,32 @@ class _Recorder:
 def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine: bool = False) -> Outcome:
     """Run one execution of ``program`` with the choices of ``driver``."""
     rec = _Recorder(driver)
-    m = Machine(
-        program.ncpus,
-        faults=program.faults,
-        fault_kinds=program.fault_kinds,
-        step_budget=program.step_budget,
-        tracing=tracing,
-        chooser=rec.value,
-        config=program.config,
-        warn_fatal=program.warn_fatal,
-    )
+    out = Outcome("complete")
+    try:
+        m = Machine(
+            program.ncpus,
+            faults=program.faults,
+            fault_kinds=program.fault_kinds,
+            step_budget=program.step_budget,
+            tracing=tracing,
+            chooser=rec.value,
+            config=program.config,
+            warn_fatal=program.warn_fatal,
+        )
+    except Exception as e:
+        # The program's own description is broken (say ``cpus = "2"``): an
+        # error of the scenario, reported on a stand-in machine of one CPU.
+        out.status = "error"
+        out.kind = type(e).__name__
+        out.message = f"the program cannot set up its machine: {type(e).__name__}: {e}"
+        out.traceback = traceback.format_exc()
+        m = Machine(1, tracing=tracing)
+        if tracing or keep_machine:
+            out.machine = m
+        return out
     actors: list[int] = []
     enabled_log: list[list[int]] = []
     memory.BUILDING[0] = m
-    out = Outcome("complete")
     try:
         try:
             entries = program.build(m)
@@ -140,7 +159,7 @@ def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine
             out.status = "budget"
             out.kind = "step-budget"
             out.message = e.message
-        except Exception as e:  # the port or scenario itself is broken
+        except (Exception, SystemExit) as e:  # the port or scenario itself is broken
             out.status = "error"
             out.kind = type(e).__name__
             out.message = f"{type(e).__name__}: {e}"
@@ -168,14 +187,94 @@ def _raised_in_tool(e: BaseException) -> bool:
     return mod.startswith("kernel_port.")
 
 
-class ReplayDriver:
-    """Follows a recorded flat choice list exactly."""
+# -- labels ---------------------------------------------------------------------
 
-    def __init__(self, choices: list[int]) -> None:
-        self.choices = choices
+_OID = re.compile(r"#\d+")
+
+
+def _function(cpu: CPU) -> str:
+    return cpu.kstack[-1].name if cpu.kstack else ""
+
+
+def actor_label(m: Machine, actor: int) -> Label:
+    """The stable label of the step ``actor`` would take now: who, in which kernel
+    function, which primitive, on which object.  Object numbers of unnamed objects
+    (``llist_node#7``) are left out: they shift when a program creates one more."""
+    n = m.ncpus
+    if actor < n:
+        cpu = m.cpus[actor]
+        obj = m.key_label(cpu.pending[0][0]) if cpu.pending else ""
+        return (f"CPU{actor}", _function(cpu), cpu.pending_what, _OID.sub("#", obj))
+    if actor < 2 * n:
+        cpu = m.cpus[actor - n]
+        v = cpu.apic.deliverable()
+        return (f"irq@CPU{cpu.id}", _function(cpu), "interrupt", m.vector_name(v) if v is not None else "")
+    if actor - 2 * n < len(m.sources):
+        src = m.sources[actor - 2 * n]
+        return (src.name, "", "fire", m.vector_name(src.vector) if src.vector is not None else "")
+    return (f"actor{actor}", "", "", "")
+
+
+def value_label(what: str) -> Label:
+    """The label of a value choice (a fault) made inside the current step."""
+    cpu = core.CUR
+    if cpu is None:
+        return ("machine", "", "=" + what, "")
+    return (f"CPU{cpu.id}", _function(cpu), "=" + what, "")
+
+
+def describe(label: Label) -> str:
+    """A label in words, for replay notes and divergence messages."""
+    actor, fn, prim, obj = label
+    where = actor
+    if fn:
+        where += f" in {fn}" if fn.startswith("<") else f" in {fn}()"
+    if prim.startswith("="):
+        return f"{where}: the choice {prim[1:]}"
+    what = " ".join(x for x in (prim, obj) if x)
+    return f"{where}: {what}" if what else where
+
+
+class ReplayDriver:
+    """Follows a recorded schedule and records the label of every choice it makes.
+
+    Without labels (``kp1`` tokens) the raw choices are followed exactly, and the
+    first one that does not fit ends the replay (``diverged`` says where).
+
+    With labels, each recorded choice names the step it stood for, so the
+    replay can follow the schedule on a program whose raw numbering differs
+    (another variant, an edit elsewhere, an event source added):
+
+    * the actor whose next step carries the recorded label runs, whatever its
+      number now;
+    * the same actor, primitive and object in another function is the same step;
+    * if the actor's next step is one the recording has *later* for that actor,
+      the recorded steps in between no longer exist: they are skipped;
+    * otherwise the actor's next step is new (a patch added it): it runs, and the
+      recorded step is still expected after it;
+    * a recorded value choice the program no longer asks for is skipped, and a
+      value choice it newly asks for takes option 0 (no fault).
+
+    Every such departure is a line in ``notes``; more than ``MAX_EDITS`` of them,
+    or a recorded step whose actor cannot move at all, ends the replay with a
+    ``diverged`` message that says at which step and what was expected against
+    what was there.
+    """
+
+    MAX_EDITS = 200
+    LOOKAHEAD = 16  # recorded steps of one actor searched for a skipped stretch
+
+    def __init__(self, choices: list[int], labels: list[Label] | None = None) -> None:
+        self.choices = list(choices)
+        self.labels = labels if labels is not None and len(labels) == len(choices) else None
         self.pos = 0
         self.diverged: str | None = None
+        self.notes: list[str] = []
+        self.taken: list[Label] = []  # the label of every choice made, in order
+        self.skipped: set[int] = set()
+        self.edits = 0
 
+    # -- raw replay (kp1) -----------------------------------------------------
     def _next(self, what: str) -> int:
         if self.pos >= len(self.choices):
             raise _ScheduleEnd(what)
@@ -183,7 +282,7 @@ class ReplayDriver:
         self.pos += 1
         return v
 
-    def pick(self, m: Machine, enabled: list[int]) -> int | None:
+    def _pick_raw(self, m: Machine, enabled: list[int]) -> int | None:
         try:
             a = self._next("schedule")
         except _ScheduleEnd:
@@ -196,9 +295,10 @@ class ReplayDriver:
                 f"but only {names} can move"
             )
             return None
+        self.taken.append(actor_label(m, a))
         return a
 
-    def value(self, n: int, what: str) -> int:
+    def _value_raw(self, n: int, what: str) -> int:
         try:
             v = self._next(what)
         except _ScheduleEnd:
@@ -207,7 +307,144 @@ class ReplayDriver:
         if not 0 <= v < n:
             self.diverged = f"choice {self.pos - 1}: value {v} out of range for '{what}' ({n} options)"
             raise _ScheduleEnd(what)
+        self.taken.append(value_label(what))
         return v
+
+    # -- replay by labels ---------------------------------------------------------
+    def _skip(self) -> None:
+        while self.pos in self.skipped:
+            self.pos += 1
+
+    def _note(self, text: str) -> bool:
+        self.edits += 1
+        if self.edits > self.MAX_EDITS:
+            self.diverged = (
+                f"{text}; that is more than {self.MAX_EDITS} departures from the recording, "
+                "so the schedule no longer describes this program"
+            )
+            return False
+        self.notes.append(text)
+        return True
+
+    def _later(self, actor: str, label: Label) -> int | None:
+        """The index of a later recorded step of ``actor`` labelled ``label``."""
+        assert self.labels is not None
+        seen = 0
+        for j in range(self.pos + 1, len(self.labels)):
+            if j in self.skipped:
+                continue
+            lab = self.labels[j]
+            if lab[0] != actor or lab[2].startswith("="):
+                continue
+            if lab == label:
+                return j
+            seen += 1
+            if seen >= self.LOOKAHEAD:
+                break
+        return None
+
+    def pick(self, m: Machine, enabled: list[int]) -> int | None:
+        if self.labels is None:
+            return self._pick_raw(m, enabled)
+        labels = self.labels
+        step = m.nsteps + 1
+        cache: dict[int, Label] = {}
+
+        def lab(a: int) -> Label:
+            if a not in cache:
+                cache[a] = actor_label(m, a)
+            return cache[a]
+
+        while True:
+            self._skip()
+            if self.pos >= len(labels):
+                self.diverged = (
+                    f"step {step}: the schedule ended after its {len(labels)} choices while "
+                    f"{', '.join(describe(lab(a)) for a in enabled)} could still move"
+                )
+                return None
+            rec, raw = labels[self.pos], self.choices[self.pos]
+            if rec[2].startswith("="):
+                # A value choice the program no longer makes here.
+                if not self._note(f"step {step}: the recorded {describe(rec)} = {raw} is not made here; skipped"):
+                    return None
+                self.pos += 1
+                continue
+            if raw in enabled and lab(raw) == rec:
+                return self._take(raw, rec, consume=True)
+            for a in enabled:
+                if lab(a) == rec:
+                    return self._take(a, rec, consume=True)
+            named = [a for a in enabled if lab(a)[0] == rec[0]]
+            if not named:
+                could = "; ".join(describe(lab(a)) for a in enabled)
+                self.diverged = (
+                    f"step {step}: the schedule expects {describe(rec)}, but {rec[0]} cannot move here "
+                    f"(what can: {could})"
+                )
+                return None
+            a = named[0]
+            now = lab(a)
+            if (now[0], now[2], now[3]) == (rec[0], rec[2], rec[3]):
+                if not self._note(f"step {step}: {describe(rec)} now runs in {now[1] or 'the scenario'}"):
+                    return None
+                return self._take(a, now, consume=True)
+            j = self._later(rec[0], now)
+            if j is not None:
+                gone = [
+                    i
+                    for i in range(self.pos, j)
+                    if i not in self.skipped and labels[i][0] == rec[0] and not labels[i][2].startswith("=")
+                ]
+                self.skipped.update(gone)
+                if not self._note(
+                    f"step {step}: {len(gone)} recorded step(s) of {rec[0]} do not happen here "
+                    f"(from {describe(rec)}); skipped"
+                ):
+                    return None
+                continue
+            if not self._note(f"step {step}: {describe(now)} is not in the recording; ran it"):
+                return None
+            return self._take(a, now, consume=False)
+
+    def _take(self, a: int, label: Label, *, consume: bool) -> int:
+        if consume:
+            self.pos += 1
+        self.taken.append(label)
+        return a
+
+    def value(self, n: int, what: str) -> int:
+        if self.labels is None:
+            return self._value_raw(n, what)
+        here = value_label(what)
+        cpu = core.CUR
+        step = cpu.m.nsteps if cpu is not None else 0
+        self._skip()
+        if self.pos >= len(self.labels):
+            self.diverged = f"step {step}: the schedule ended before {describe(here)}"
+            raise _ScheduleEnd(what)
+        rec, raw = self.labels[self.pos], self.choices[self.pos]
+        if rec[2] == here[2]:
+            if not 0 <= raw < n:
+                self.diverged = f"step {step}: the recorded {describe(rec)} = {raw} is out of range here ({n} options)"
+                raise _ScheduleEnd(what)
+            self.pos += 1
+            self.taken.append(here)
+            return raw
+        if rec[2].startswith("="):
+            self.diverged = (
+                f"step {step}: the schedule expects {describe(rec)}, but the program asks for {describe(here)}"
+            )
+            raise _ScheduleEnd(what)
+        if not self._note(f"step {step}: {describe(here)} is new (not in the recording); took option 0"):
+            raise _ScheduleEnd(what)
+        self.taken.append(here)
+        return 0
+
+    def unused(self) -> int:
+        """Recorded choices not reached (the execution ended before them)."""
+        self._skip()
+        return sum(1 for i in range(self.pos, len(self.choices)) if i not in self.skipped)
 
 
 class _ScheduleEnd(Exception):

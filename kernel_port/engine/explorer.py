@@ -40,7 +40,8 @@ from typing import Any
 
 from . import dpor
 from .core import Machine
-from .execution import Outcome, Program, ReplayDriver, run
+from .errors import Interrupted
+from .execution import Label, Outcome, Program, ReplayDriver, run
 from .token import Schedule
 
 STRATEGIES = ("dfs", "random", "pct", "hypothesis")
@@ -83,6 +84,7 @@ class Result:
             "counterexample": None
             if ce is None
             else {"steps": ce.steps, "preemptions": ce.preemptions, "faults": ce.faults},
+            "traceback": ce.traceback if ce is not None and ce.traceback else None,
             "stats": self.stats,
         }
 
@@ -92,7 +94,59 @@ def _key(o: Outcome) -> tuple[int, int, int]:
 
 
 def _token(program: Program, o: Outcome) -> str:
-    return Schedule(program.name, getattr(program, "variant", "-"), program.faults, o.choices).token()
+    labels = schedule_labels(program, o.choices)
+    return Schedule(program.name, getattr(program, "variant", "-"), program.faults, o.choices, labels=labels).token()
+
+
+def schedule_labels(program: Program, choices: list[int]) -> list[Label] | None:
+    """The label of every choice of a schedule (one untraced replay); None if it does not replay."""
+    drv = ReplayDriver(choices)
+    run(program, drv)
+    if drv.diverged is not None or len(drv.taken) != len(choices):
+        return None
+    return drv.taken
+
+
+class _Seen:
+    """What a search has found so far, for the partial result of an interrupted one."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.executions = 0
+        self.bad: list[Outcome] = []
+
+    def add(self, out: Outcome) -> None:
+        self.executions += 1
+        if out.status in ("bug", "error", "budget"):
+            same = [o for o in self.bad if o.status == out.status]
+            if not same:
+                self.bad.append(out)
+            elif out.status != "error" and _key(out) < _key(same[0]):
+                self.bad[self.bad.index(same[0])] = out
+
+    def partial(self, program: Program, strategy: str) -> Result:
+        n = self.executions
+        note = f"interrupted (Ctrl-C) after {n} executions: the search did not finish"
+        for status in ("bug", "error", "budget"):
+            found = [o for o in self.bad if o.status == status]
+            if found:
+                r = _bad_result(program, strategy, found[0], n, self.t0, note)
+                r.stats = {"interrupted": True}
+                return r
+        return Result(
+            program=program.name,
+            variant=getattr(program, "variant", "-"),
+            strategy=strategy,
+            verdict="inconclusive",
+            kind="interrupted",
+            message=f"no violation found before the interruption ({n} executions)",
+            executions=n,
+            complete=False,
+            seconds=time.perf_counter() - self.t0,
+            coverage=note,
+            stats={"interrupted": True},
+            faults=program.faults,
+        )
 
 
 def _bad_result(program: Program, strategy: str, o: Outcome, executions: int, t0: float, coverage: str) -> Result:
@@ -125,14 +179,22 @@ def check(
     pct_depth: int = 3,
     progress: Callable[[str], None] | None = None,
 ) -> Result:
-    if strategy == "dfs":
-        return _check_dfs(program, preemptions, executions, seconds, progress)
-    if strategy == "random":
-        return _check_random(program, seed, executions or 2000, seconds)
-    if strategy == "pct":
-        return _check_pct(program, seed, executions or 2000, seconds, pct_depth)
-    if strategy == "hypothesis":
-        return _check_hypothesis(program, seed, executions or 500)
+    """Run ``strategy`` on ``program``.  Ctrl-C raises :class:`Interrupted`
+    carrying the result found so far (a ``KeyboardInterrupt`` to other callers)."""
+    seen = _Seen()
+    try:
+        if strategy == "dfs":
+            return _check_dfs(program, preemptions, executions, seconds, progress, seen)
+        if strategy == "random":
+            return _check_random(program, seed, executions or 2000, seconds, seen)
+        if strategy == "pct":
+            return _check_pct(program, seed, executions or 2000, seconds, pct_depth, seen)
+        if strategy == "hypothesis":
+            return _check_hypothesis(program, seed, executions or 500, seen)
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(seen.partial(program, strategy)) from None
     raise ValueError(f"unknown strategy {strategy!r}")
 
 
@@ -145,6 +207,7 @@ def _check_dfs(
     max_exec: int | None,
     max_seconds: float | None,
     progress: Callable[[str], None] | None,
+    seen: _Seen | None = None,
 ) -> Result:
     """Search at the stated bound first (the verdict); when it finds
     violations, search the lower preemption bounds 0, 1, 2 for the
@@ -173,6 +236,7 @@ def _check_dfs(
             max_seconds=left_sec,
             after_bug=after_bug,
             progress=prog,
+            on_outcome=None if seen is None else seen.add,
         )
         total += st.executions
         per_level.append(
@@ -302,12 +366,15 @@ def _sampling(
     n_exec: int,
     max_seconds: float | None,
     coverage: Callable[[int], str],
+    seen: _Seen | None = None,
 ) -> Result:
     t0 = time.perf_counter()
     done = 0
     for i in range(n_exec):
         out = run(program, make(i))
         done += 1
+        if seen is not None:
+            seen.add(out)
         if out.status in ("bug", "error", "budget") and out.status != "budget":
             return _bad_result(program, name, out, done, t0, coverage(done) + "; stopped at the first failure")
         if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
@@ -327,14 +394,20 @@ def _sampling(
     )
 
 
-def _check_random(program: Program, seed: int, n_exec: int, max_seconds: float | None) -> Result:
+def _check_random(
+    program: Program, seed: int, n_exec: int, max_seconds: float | None, seen: _Seen | None = None
+) -> Result:
     def make(i: int) -> RandomDriver:
         return RandomDriver(_random.Random(seed * 1_000_003 + i))
 
-    return _sampling(program, "random", make, n_exec, max_seconds, lambda d: f"random (seed {seed}): {d} executions")
+    return _sampling(
+        program, "random", make, n_exec, max_seconds, lambda d: f"random (seed {seed}): {d} executions", seen
+    )
 
 
-def _check_pct(program: Program, seed: int, n_exec: int, max_seconds: float | None, depth: int) -> Result:
+def _check_pct(
+    program: Program, seed: int, n_exec: int, max_seconds: float | None, depth: int, seen: _Seen | None = None
+) -> Result:
     # Estimate k (steps per execution) and n (actors) from one default run.
     probe = run(program, RandomDriver(_random.Random(seed)), keep_machine=True)
     assert probe.machine is not None
@@ -354,7 +427,7 @@ def _check_pct(program: Program, seed: int, n_exec: int, max_seconds: float | No
             f"P(miss such a bug in {d} runs) <= {miss:.3g}"
         )
 
-    return _sampling(program, "pct", make, n_exec, max_seconds, cov)
+    return _sampling(program, "pct", make, n_exec, max_seconds, cov, seen)
 
 
 # -- hypothesis ----------------------------------------------------------------
@@ -364,7 +437,7 @@ class _Found(Exception):
     pass
 
 
-def _check_hypothesis(program: Program, seed: int, n_exec: int) -> Result:
+def _check_hypothesis(program: Program, seed: int, n_exec: int, seen: _Seen | None = None) -> Result:
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as hseed
     from hypothesis import strategies as st
@@ -406,6 +479,8 @@ def _check_hypothesis(program: Program, seed: int, n_exec: int) -> Result:
     def test(data: Any) -> None:
         count[0] += 1
         out = run(program, HypDriver(data))
+        if seen is not None:
+            seen.add(out)
         if out.status in ("bug", "error"):
             found.append(out)
             raise _Found()
@@ -442,13 +517,20 @@ def _check_hypothesis(program: Program, seed: int, n_exec: int) -> Result:
 # -- replay ----------------------------------------------------------------------
 
 
-def replay(program: Program, choices: list[int]) -> tuple[Outcome, str | None]:
-    """Re-run one schedule with tracing; returns the outcome and any divergence."""
-    drv = ReplayDriver(choices)
+def replay(program: Program, choices: list[int], labels: list[Label] | None = None) -> tuple[Outcome, str | None]:
+    """Re-run one schedule with tracing; returns the outcome and any divergence.
+
+    With ``labels`` (a kp2 token's), the replay follows them where the raw
+    choices no longer fit; ``out.notes`` lists each departure, and
+    ``out.labels`` the labels of the execution that ran (for a new token)."""
+    drv = ReplayDriver(choices, labels)
     out = run(program, drv, tracing=True)
+    out.notes = list(drv.notes)
+    out.labels = list(drv.taken) if len(drv.taken) == len(out.choices) else None
     div = drv.diverged
-    if div is None and drv.pos < len(choices):
-        div = f"the execution ended after {drv.pos} of the schedule's {len(choices)} choices"
+    if div is None and drv.unused():
+        done = len(choices) - drv.unused()
+        div = f"the execution ended ({out.status}) after {done} of the schedule's {len(choices)} choices"
     return out, div
 
 

@@ -255,6 +255,7 @@ def cpu_relax(hint: str = "") -> None:
     changed = any(version.get(k, 0) != v for k, v in reads.items())
     if not changed:
         cpu.wait = frozenset(reads)
+        m.mark_spinner(cpu)
     if m.tracing:
         m.emit(cpu, "note", "cpu_relax()" + ("" if changed else " (waits for a store)"))
 
@@ -288,6 +289,7 @@ def await_field(
     key = (d["_oid"], name)
     label = m.key_label(key)
     cpu.awaiting = lambda: bool(cond(d[name]))
+    m.mark_spinner(cpu)
     cpu.await_what = f"{label} to change (now {fmt(d[name])})" if not hint else f"{label} to change"
     cpu.wait_hint = hint
     # An acquisition (await plus update) is marked ACQUIRE so that DPOR races
@@ -548,6 +550,7 @@ def cpu_boot(target: int, entry: Callable[[], Any] | None = None) -> None:
     # INIT/SIPI resets the target wherever it is; the model waits until it
     # has reached cpu_die() (the end of its offline path).
     cpu.awaiting = lambda: t.dead
+    m.mark_spinner(cpu)
     cpu.await_what = f"CPU{target} to finish dying"
     cpu.park(((t.ctl, True), (t.apic_key, True)), "cpu_boot")
     cpu.awaiting = None

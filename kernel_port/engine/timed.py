@@ -81,6 +81,8 @@ class TimedResult:
 
 
 def _step_cost(m: Machine, cost: CostModel, acc: Any, cache: dict[Any, int]) -> int:
+    if not acc:
+        return 0  # the end of a busy loop: its time is already on the clock
     ns = cost.step_ns
     if cost.objects:
         for key, _kind in acc:
@@ -125,6 +127,7 @@ def run_timed(
     heapq.heapify(timers)
     arrivals = m.timed_arrivals
     cache: dict[Any, int] = {}
+    m.fast_cost = lambda acc: _step_cost(m, cost, acc, cache)
     # CPUs that may have something to do: not halted with an empty IRR.
     live: set[int] = {c.id for c in cpus if not c.dead}
     next_sample = 0
@@ -135,6 +138,7 @@ def run_timed(
         while True:
             # The earliest CPU-side event.
             best_t = INF
+            second_t = INF
             best_actor = -1
             now = m.now
             drop = []
@@ -146,7 +150,10 @@ def run_timed(
                 clock = cpu.clock if cpu.clock > now else now
                 if cpu.apic.irr and m.irq_enabled(cpu):
                     if clock < best_t:
+                        second_t = best_t
                         best_t, best_actor = clock, n + cid
+                    elif clock < second_t:
+                        second_t = clock
                     continue
                 if cpu.halted:
                     drop.append(cid)
@@ -156,7 +163,10 @@ def run_timed(
                 # A busy loop's clock is when it started (not stale): it ends busy_left later.
                 t = cpu.clock + cpu.busy_left if cpu.busy_left else clock
                 if t < best_t:
+                    second_t = best_t
                     best_t, best_actor = t, cid
+                elif t < second_t:
+                    second_t = t
             for cid in drop:
                 live.discard(cid)
             ev_t = INF
@@ -205,14 +215,13 @@ def run_timed(
                 cpu.clock += cost.step_ns
             else:
                 cpu = cpus[best_actor]
-                if cpu.busy_left:
-                    cpu.clock = best_t
-                    cpu.busy_left = 0
-                    m.step(best_actor)
-                else:
-                    cpu.clock = best_t
-                    acc = m.step(best_actor)
-                    cpu.clock += _step_cost(m, cost, acc, cache)
+                # The CPU may run ahead, step after step, until the next other event.
+                horizon = min(second_t, ev_t, next_sample, until_ns + 1)
+                m.fast_horizon = horizon
+                cpu.clock = best_t
+                busy = bool(cpu.busy_left)
+                cpu.busy_left = 0
+                m.timed_step_cpu(cpu, busy)
             # Only halted CPUs with an empty IRR leave ``live``; they come back through an
             # arrival or a timer, which add them above.  (A spinning CPU stays in ``live``.)
             check_wall += 1
@@ -231,7 +240,7 @@ def run_timed(
     finally:
         core.CUR = None
     res.reached_ns = m.now
-    res.steps = steps
+    res.steps = m.nsteps
     res.wall_s = time.perf_counter() - t0
     res.dmesg = list(m.dmesg)
     return res
