@@ -111,13 +111,15 @@ def run_timed(
     res = TimedResult(until_ns=until_ns, cost=cost)
     m = Machine(program.ncpus, step_budget=1 << 62, config=program.config, warn_fatal=program.warn_fatal)
     m.timed = cost
+    # The machine stays the one objects name themselves in (kp_name) for the whole run.
     memory.BUILDING[0] = m
     t0 = time.perf_counter()
     try:
         entries = program.build(m)
         m.start(entries)
-    finally:
+    except BaseException:
         memory.BUILDING[0] = None
+        raise
     n = m.ncpus
     cpus = m.cpus
     timers: list[tuple[int, int, int]] = []  # (ns, seq, source index)
@@ -239,6 +241,7 @@ def run_timed(
         res.message = e.message
     finally:
         core.CUR = None
+        memory.BUILDING[0] = None
     res.reached_ns = m.now
     res.steps = m.nsteps
     res.wall_s = time.perf_counter() - t0
