@@ -42,6 +42,8 @@ class TimedSpec:
     until_ns: dict[str, int]  # size name -> virtual duration
     sample_ns: dict[str, int]
     config: dict[str, Any] = field(default_factory=dict)
+    # size -> how long out of schedule() counts as a stall (the soft-lockup threshold)
+    stall_ns: dict[str, int] = field(default_factory=dict)
     bounded_variants: tuple[str, ...] = ()  # variants whose backlog the scenario expects to stay bounded
 
 
@@ -80,11 +82,11 @@ class TimedProgram:
         k = self.variant_obj.instantiate(m)
         m.kernel = k
         progs = sc.timed_build(k, m, self.size)  # type: ignore[attr-defined]
-        _observe_schedule(m, self.first_stall)
+        _observe_schedule(m, self.first_stall, self.spec.stall_ns.get(self.size, STALL_NS))
         return {c: (lambda fn=fn: fn(k)) for c, fn in sorted(progs.items())}
 
 
-def _observe_schedule(m: Machine, first: list[tuple[int, int]]) -> None:
+def _observe_schedule(m: Machine, first: list[tuple[int, int]], stall_ns: int) -> None:
     """Engine-side bookkeeping (no steps): when each CPU last passed a scheduling point."""
     last = [0] * m.ncpus
 
@@ -101,8 +103,8 @@ def _observe_schedule(m: Machine, first: list[tuple[int, int]]) -> None:
                 last[c.id] = now
                 continue
             out = now - last[c.id]
-            if out >= STALL_NS and not first:
-                first.append((last[c.id] + STALL_NS, c.id))
+            if out >= stall_ns and not first:
+                first.append((last[c.id] + stall_ns, c.id))
             worst = max(worst, out)
         return worst / 1e9
 
@@ -122,6 +124,7 @@ class SimReport:
     final_backlog: float
     first_stall_ns: int | None
     first_stall_cpu: int | None
+    stall_ns: int
     soft_lockups: int
     calibration: str
     bounded_expected: bool
@@ -143,6 +146,7 @@ class SimReport:
             "final_backlog": self.final_backlog,
             "first_stall_seconds": None if self.first_stall_ns is None else round(self.first_stall_ns / 1e9, 3),
             "first_stall_cpu": self.first_stall_cpu,
+            "stall_threshold_seconds": self.stall_ns / 1e9,
             "soft_lockups": self.soft_lockups,
             "steps": r.steps,
             "cost_model": r.cost.describe() if r.cost else "",
@@ -196,6 +200,7 @@ def simulate(
         final_backlog=pts[-1][1] if pts else 0.0,
         first_stall_ns=first_ns,
         first_stall_cpu=first_cpu,
+        stall_ns=spec.stall_ns.get(size, STALL_NS),
         soft_lockups=lockups,
         calibration=spec.calibration,
         bounded_expected=v.name in spec.bounded_variants,
@@ -225,10 +230,11 @@ def render_text(rep: SimReport, rows: int = 13) -> str:
         for row in table:
             out.append("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
         out.append("")
+    thr = f"{rep.stall_ns / 1e9:g} s"
     stall = (
-        "no CPU stayed out of schedule() for 20 s"
+        f"no CPU stayed out of schedule() for {thr}"
         if rep.first_stall_ns is None
-        else f"first CPU out of schedule() for 20 s at {rep.first_stall_ns / 1e9:.3f} s"
+        else f"CPU{rep.first_stall_cpu} first stayed out of schedule() for {thr} at {rep.first_stall_ns / 1e9:.3f} s"
     )
     out.append(
         f"{rep.backlog_name} growth: {rep.growth_per_s:+.1f} per second (second half); max {_num(rep.max_backlog)}"

@@ -67,6 +67,8 @@ class watchdog_c:
         self.watchdog_cpus = PerCpu(lambda name: watchdog_cpu(name=name), "watchdog")
         if m.timed is None or not m.config.get("SOFTLOCKUP_DETECTOR"):
             return
+        # The kernel.watchdog_thresh sysctl (1..60, default 10); a scaled-down run lowers it.
+        self.watchdog_thresh = int(m.config.get("watchdog_thresh", 10))
         self.set_sample_period()
         m.register_vector(WATCHDOG_TIMER_VECTOR, "LOCAL_TIMER_VECTOR", self._watchdog_hrtimer_interrupt)
         m.sched_hooks.append(self._stopper_runs)
