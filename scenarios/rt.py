@@ -1,0 +1,335 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The RT push IPI (family ``rt.``): the self-IPI loop and the 2026 soft-lockup storm.
+
+Both scenarios use the port of kernel/sched/rt.c (kernel_port/kernel/sched/rt.py), whose run
+queues are data: each CPU program plays the task that runs there and says where that task
+reaches a preemption point (``__schedule()``).  A *pull* is what a CPU does when its
+SCHED_FIFO-50 task goes to sleep: ``__schedule()`` has dequeued the task and calls the RT
+class's balance hook with it as ``prev``, under the rq lock with interrupts off
+(``balance_rt()`` -> ``pull_rt_task()`` -> ``tell_cpu_to_push()``).  The task's wake-up and
+short run before it sleeps again are not modelled: they touch nothing the push walk reads.
+
+The push walk's hops are ``irq_work_queue_on()``: to another CPU through the CSD queue and
+CALL_FUNCTION_SINGLE_VECTOR, to the CPU it runs on as the irq_work self-IPI
+(IRQ_WORK_VECTOR).  Each scenario counts the visits of the walk by wrapping the root
+domain's work function (bookkeeping, not machine state: it adds no steps).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel_port.engine import (
+    Machine,
+    busy_loop,
+    local_irq_disable,
+    local_irq_enable,
+    preempt_disable,
+    preempt_enable,
+    rt_prio,
+    smp_processor_id,
+    softirq_enter,
+    softirq_exit,
+)
+from kernel_port.kernel.irq_work import IRQ_WORK_BUSY, IRQ_WORK_PENDING, irq_work
+from kernel_port.kernel.sched.rt import NICE_0_PRIO, task_struct
+from kernel_port.scenario import BUG, FIND, OK, Scenario
+
+# The tasklet body of the storm reproducer: a 500 us busy loop.
+TASKLET_NS = 500_000
+
+
+class RtPushScenario(Scenario):
+    """Shared set-up: tasks on run queues, the pullers, and the walk's end-state checks."""
+
+    def place(self, k: Any, comm: str, prio: int, cpu: int, *, running: bool = False) -> task_struct:
+        p: task_struct = k.new_task(comm, prio, cpu)
+        k.setup_queue_task(cpu, p, running=running)
+        return p
+
+    def add_sleeper(self, k: Any, cpu: int) -> None:
+        # The FIFO-50 task of ``cpu``, already dequeued by __schedule() (it went to sleep).
+        self.sleepers[cpu] = k.new_task(f"fifo50/{cpu}", rt_prio(50), cpu)
+
+    def common_setup(self, k: Any, m: Machine) -> None:
+        self.k = k
+        self.sleepers: dict[int, task_struct] = {}
+        self.pulls = 0  # pulls started by the pulling CPUs so far
+        work: irq_work = k.def_root_domain.rto_push_work
+        self.relay_func = work.func
+        work.func = self.relay
+        m.eventually("the push walk ended (rto_cpu is -1 and rto_push_work is idle)", self.walk_ended)
+        m.at_end(self.rd_reference_balanced)
+
+    def walk_ended(self) -> bool:
+        rd = self.k.def_root_domain
+        flags = rd.rto_push_work.node.a_flags.raw("counter")
+        return bool(rd.raw("rto_cpu") == -1 and not flags & (IRQ_WORK_PENDING | IRQ_WORK_BUSY))
+
+    def rd_reference_balanced(self) -> None:
+        # Every walk took a reference on the root domain and must have dropped it.
+        ref = self.k.def_root_domain.refcount.raw("counter")
+        assert ref == 1, f"root domain refcount is {ref} after the walk ended, expected 1"
+
+    def relay(self, work: irq_work) -> None:
+        self.relay_func(work)
+
+    # -- CPU programs (plain methods, reusable by a timed scenario) -----------------------
+
+    def pull(self, k: Any, cpu: int) -> None:
+        """The FIFO-50 task of ``cpu`` goes to sleep: __schedule() runs the RT balance with it
+        as prev, under the rq lock and with interrupts off."""
+        r = k.cpu_rq(cpu)
+        self.pulls += 1
+        local_irq_disable()
+        k.raw_spin_rq_lock(r)
+        k.balance_rt(r, self.sleepers[cpu])
+        k.raw_spin_rq_unlock(r)
+        local_irq_enable()
+
+    def preemption_point(self, k: Any, cpu: int) -> None:
+        """The running task reaches a preemption point: schedule if a reschedule is pending
+        (need_resched(): one read of current's TIF_NEED_RESCHED)."""
+        if k.test_tsk_need_resched(k.current()):
+            k._schedule()
+
+
+class SelfIpiLoop(RtPushScenario):
+    """RT push IPI: the only overloaded CPU hands the push walk back to itself.
+
+    CPU 0 runs a CFS task (kworker/0) in the kernel with preemption disabled; a SCHED_FIFO-1
+    task (fifo1) that may run anywhere is queued behind it and outranks it, so CPU 0 is the
+    only RT-overloaded CPU and a reschedule is already pending for when preemption comes
+    back on.  CPU 1's FIFO-50 task goes to sleep twice; each time its balance pulls:
+    ``tell_cpu_to_push()`` bumps ``rto_loop_next`` and, if no walk is running, starts one at
+    CPU 0 with a call-function IPI.
+
+    On CPU 0 the relay's ``push_rt_task()`` takes the priority bail (fifo1 outranks
+    kworker/0: ask for a reschedule, stay overloaded).  Then ``rto_next_cpu()`` reaches the
+    end of the mask, sees that ``rto_loop_next`` moved (the pull that started the walk
+    bumped it), rescans from the first bit and returns CPU 0 -- itself.  The relay queues its
+    own work locally: an irq_work self-IPI, taken as soon as this interrupt returns, before
+    CPU 0 executes another instruction of its task.  Every pull that lands while the walk
+    runs buys one more self-IPI; with pulls arriving steadily the CPU never returns to task
+    context (the hard lockup of the 94894c9c report).
+
+    Property: while the other CPUs pull, CPU 0 returns to task context within a bounded
+    number of push IPIs -- it takes at most as many push IPIs in a row (between two steps
+    of its task) as the other CPUs have made pulls; and after the pulls stop, the walk ends
+    (``rto_cpu`` back to -1, the work idle, the root domain's reference dropped).  The bound
+    is the right one because a pull is the only thing that asks for a push attempt, each
+    pull starts at most one walk, and a walk has exactly one hop per overloaded CPU per
+    pass: with one overloaded CPU, every push IPI CPU 0 takes must have been sent by
+    another CPU.  A self-IPI is the walk charging CPU 0 for a request nobody made; without
+    94894c9c the first pull already costs two IPIs in a row (one from CPU 1, one from CPU 0
+    itself), and each further pull during the walk adds one more.  With 94894c9c the rescan
+    skips CPU 0 and the walk ends; with dd29c017 the pull takes the legacy path (lock CPU
+    0's run queue, see that fifo1 outranks kworker/0 and leave it), and no IPI is sent.
+
+    Shape: kworker/0 makes one step of work with preemption off; the count of IPIs in a row
+    covers the IPIs CPU 0 takes before that step, and the property is about that stretch
+    (the CPU stuck in the kernel), not about the idle CPU afterwards.  The schedule() that
+    preempt_enable() would then make --
+    fifo1 runs, CPU 0 leaves ``rto_mask`` -- is after the property's window and is left out:
+    with it every pull also races with the overload being cleared, and the searches grow
+    tenfold.  Two pulls: the second one, landing during the walk, is what the bound must
+    absorb in the fixed kernels.  No preemption bound: every schedule is searched.
+    """
+
+    name = "rt.self-ipi-loop"
+    cpus = 2
+    expect = {"v6.17": BUG, "v6.17+94894c9c": OK, "v6.17+dd29c017": OK}
+
+    PULLS = 2
+
+    def setup(self, k: Any, m: Machine) -> None:
+        self.common_setup(k, m)
+        self.kworker = self.place(k, "kworker/0", NICE_0_PRIO, 0, running=True)
+        self.fifo1 = self.place(k, "fifo1", rt_prio(1), 0)
+        # fifo1's wake-up found it outranks kworker/0 and asked for a reschedule.
+        self.kworker.need_resched = 1
+        self.add_sleeper(k, 1)
+        self.in_row = 0  # push IPIs CPU 0 took since its task last made progress
+        self.in_kernel = True  # kworker/0 is still in its preemption-off section
+
+    def relay(self, work: irq_work) -> None:
+        if smp_processor_id() == 0 and self.in_kernel:
+            self.in_row += 1
+            assert self.in_row <= self.pulls, (
+                f"CPU0 takes push IPI #{self.in_row} in a row without returning to task "
+                f"context, but the other CPUs made only {self.pulls} pull(s)"
+            )
+        self.relay_func(work)
+
+    def cpu0(self, k: Any) -> None:
+        # kworker/0 works in the kernel with preemption off (one step of its task), then
+        # turns preemption back on.  The schedule() that follows is left out (see the docstring).
+        preempt_disable()
+        busy_loop(0, "kworker/0 works in the kernel (preemption off)")
+        self.in_row = 0
+        preempt_enable()
+        self.in_kernel = False
+
+    def cpu1(self, k: Any) -> None:
+        for _ in range(self.PULLS):
+            self.pull(k, 1)
+
+
+class PushIpiStorm(RtPushScenario):
+    """RT push IPI storm: CPUs stuck in softirq stay overloaded and the walk keeps returning.
+
+    The 2026 soft lockup (Tejun Heo's report, fixed by dd29c017): CPUs 0 and 1 each run a CFS
+    task that a tasklet interrupted -- they are in softirq context, interrupts on, in the
+    tasklet's busy loop -- and each has a SCHED_FIFO-1 kthread queued that outranks the CFS
+    task and may run anywhere, so both are in ``rto_mask``; the kthread's wake-up has already
+    asked for a reschedule, which the softirq holds off.  CPU 2's FIFO-50 task goes to sleep
+    and its balance pulls (``tell_cpu_to_push()``).  (The reproducer has 2 such targets and 190
+    pulling CPUs.)
+
+    The walk visits CPU 0, then CPU 1; on each the relay's ``push_rt_task()`` takes the
+    priority bail -- the FIFO-1 task outranks the running task, so it only asks for a
+    reschedule and leaves the CPU overloaded -- and no reschedule can happen until the
+    softirq work ends.  Then ``rto_next_cpu()`` reaches the end of the mask, finds that
+    ``rto_loop_next`` moved (the pull that started the walk bumped it) and makes a second pass:
+    CPU 0 and CPU 1 again, with nothing changed on either.  Every later pull sends the walk
+    back once more (another pass if it lands during the walk, a new walk after it); each visit
+    interrupts the softirq work, and under the reproducer's load the visits stretch it until
+    the next tasklet is due before the CPU ever returns to task context (the timed half of
+    this scenario, ``kport simulate``).
+
+    Untimed property: the walk does not revisit a CPU whose overload state it could not
+    change more than a bounded number of times.  The bound is one: a visit that leaves a CPU's
+    run queue exactly as it found it (still overloaded, same pushable tasks, same current task)
+    may not be followed by another visit while nothing on that CPU has changed.  Such a visit
+    cannot do anything the first one could not; the patched kernels never make one (below);
+    and 94894c9c makes one on every walk -- its second pass -- and one more for every pull
+    after that, with no limit.  94894c9c does not help here: it only stops a CPU from handing
+    the walk to itself, and with two stuck CPUs the walk alternates between them.  A single
+    pull shows the violation; the growth with further pulls is the timed simulation's subject
+    (more pulls here would put the tejun-rfc cell's search, below, far over its time budget).
+
+    Bounds: no preemption (``preemptions = 0``): the searches cover every schedule in which a
+    CPU gives way only when it halts, waits or finishes, with interrupt arrival explored at
+    every step of the interrupted CPU.  The v6.17+94894c9c violation needs no race at all
+    (every schedule has it); the bound is for the tejun-rfc search, whose migrations and
+    reschedule IPIs interleave in thousands of ways once the walk's hops may overlap.  CPU 2
+    idles in ``hlt``; when a task is pushed to it, it schedules that task on the way out of the
+    reschedule interrupt, with interrupts still off (``idle_resched``: do_idle()'s
+    need_resched() check and schedule_idle() folded into the interrupt's exit).  That leaves
+    out the moment in which the walk's own IPI reaches the idle CPU first; it matters only
+    with tejun-rfc (the relay would move the task on once more, which changes the overload
+    state and so cannot violate the property).
+
+    dd29c017 (RT_PUSH_IPI off without PREEMPT_RT) is OK: the legacy pull locks each overloaded
+    run queue from CPU 2, sees that the FIFO-1 task outranks what runs there, leaves it, and
+    never interrupts the targets.
+
+    v6.17+94894c9c+tejun-rfc (find, recorded OK): with ``&& !pull`` the relay skips the bail
+    and migrates the FIFO-1 task, so every visit changes the visited CPU's state and the
+    complete search finds no violation.  The traces show where the tasks go, though: fifo1/0
+    goes to the idle CPU 2, but for fifo1/1 the lowest CPU is CPU 0 -- just emptied of its own
+    RT task, and running a CFS task in softirq context looks to cpupri exactly like an idle
+    CPU -- so fifo1/1 is moved onto the other stuck CPU, and on each later visit back again,
+    CPU 0 to CPU 1 to CPU 0, never running while the walk lasts.  The storm's interrupts stay
+    (each visit now also takes both run-queue locks); what the patch removes is only the
+    revisit that changes nothing.
+
+    v6.17+94894c9c+peterz-retry (find, recorded BUG): the sketch's counter acts only after 16
+    bails without a context switch; here the relay bails on its second visit exactly as in
+    v6.17+94894c9c, so the same violation is found the same way.  At the limit the sketch
+    returns 1, which the relay's ``while (push_rt_task(rq, true))`` takes as "moved a task" and
+    calls again; nothing changes under the rq lock, so it returns 1 forever: an endless loop in
+    hard interrupt context with the rq lock held.  tests/test_rt.py pins what the tool says
+    when a run starts at the limit: the execution never ends (its step budget is exhausted in
+    ``push_rt_task()``), verdict inconclusive.
+    """
+
+    name = "rt.push-ipi-storm"
+    cpus = 3
+    preemptions = 0
+    expect = {
+        "v6.17+94894c9c": BUG,
+        "v6.17+94894c9c+tejun-rfc": FIND,
+        "v6.17+94894c9c+peterz-retry": FIND,
+        "v6.17+94894c9c+dd29c017": OK,
+    }
+    found = {
+        "v6.17+94894c9c+tejun-rfc": OK,
+        "v6.17+94894c9c+peterz-retry": BUG,
+    }
+
+    TARGETS = (0, 1)
+    PULLERS = (2,)
+    # Visits that change nothing, per CPU, before the property fails (see the docstring).
+    MAX_UNCHANGED_VISITS = 1
+
+    def setup(self, k: Any, m: Machine) -> None:
+        self.common_setup(k, m)
+        for cpu in self.TARGETS:
+            cfs = self.place(k, f"cfs/{cpu}", NICE_0_PRIO, cpu, running=True)
+            self.place(k, f"fifo1/{cpu}", rt_prio(1), cpu)
+            # The FIFO-1 kthread's wake-up asked for a reschedule that the softirq holds off.
+            cfs.need_resched = 1
+        for cpu in self.PULLERS:
+            self.add_sleeper(k, cpu)
+        m.irq_exit_hooks.append(self.idle_resched)
+        self.unchanged: dict[int, int] = {}
+        self.last_state: dict[int, tuple[Any, ...]] = {}
+
+    def idle_resched(self, cpu: Any) -> None:
+        """An idle puller asked to reschedule (a task was pushed to it) schedules on the way
+        out of the reschedule interrupt, interrupts still off: do_idle()'s need_resched()
+        check and schedule_idle(), folded into the interrupt's exit (see the docstring)."""
+        if cpu.id not in self.PULLERS or len(cpu.ctx) != 1 or cpu.preempt_count or not cpu.program_done:
+            return
+        if self.k.test_tsk_need_resched(self.k.current()):
+            self.k._schedule(from_irq_exit=True)
+
+    def overload_state(self, cpu: int) -> tuple[Any, ...]:
+        r = self.k.cpu_rq(cpu)
+        return (r.rt.raw("overloaded"), r.rt.pushable_tasks.raw("node_list"), r.raw("curr"))
+
+    def relay(self, work: irq_work) -> None:
+        cpu = smp_processor_id()
+        before = self.overload_state(cpu)
+        self.relay_func(work)
+        after = self.overload_state(cpu)
+        if after != before or not after[0]:
+            self.last_state.pop(cpu, None)  # this visit changed something (or nothing waits)
+            return
+        if self.last_state.get(cpu) == after:
+            self.unchanged[cpu] += 1
+        else:
+            self.unchanged[cpu] = 1
+            self.last_state[cpu] = after
+        assert self.unchanged[cpu] <= self.MAX_UNCHANGED_VISITS, (
+            f"the push walk visited CPU{cpu} {self.unchanged[cpu]} times and could not change its "
+            f"overload state (bound: {self.MAX_UNCHANGED_VISITS}); pulls so far: {self.pulls}"
+        )
+
+    def target(self, k: Any, cpu: int) -> None:
+        """A target CPU, untimed: it enters softirq context to run the tasklet and stays there.
+
+        The tasklet's busy loop touches no shared state, so without time it is the same as
+        waiting for interrupts with interrupts on: the CPU takes the walk's IPIs inside the
+        softirq and never reaches a preemption point within the scenario (the busy loop
+        outlasts every pull).  The timed scenario runs ``tasklet()`` instead."""
+        softirq_enter()
+
+    def tasklet(self, k: Any, cpu: int) -> None:
+        """One tasklet run on a target (for the timed scenario): the 500 us busy loop in
+        softirq context with interrupts on, then back to the interrupted task's preemption
+        point."""
+        softirq_enter()
+        busy_loop(TASKLET_NS, "tasklet: 500 us busy loop")
+        softirq_exit()
+        self.preemption_point(k, cpu)
+
+    def cpu0(self, k: Any) -> None:
+        self.target(k, 0)
+
+    def cpu1(self, k: Any) -> None:
+        self.target(k, 1)
+
+    def cpu2(self, k: Any) -> None:
+        self.pull(k, 2)
