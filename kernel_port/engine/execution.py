@@ -21,6 +21,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from greenlet import GreenletExit, greenlet
+
 from . import core, memory
 from .core import CPU, Machine
 from .errors import KernelViolation, StepBudgetExceeded
@@ -92,8 +94,42 @@ class _Recorder:
         return v
 
 
+# The CPU (and kernel-thread) greenlets of the previous execution.  A CPU left
+# parked at its last step keeps its greenlet alive, and through the frames
+# inside it the whole machine: the garbage collector cannot look into a
+# suspended greenlet's frames.  The next run unwinds them (GreenletExit), once
+# the caller has finished looking at the machine (DPOR analyses it after run()).
+_PARKED: list[greenlet] = []
+
+
+def _greenlets_of(m: Machine) -> list[greenlet]:
+    found: list[greenlet] = []
+    for cpu in m.cpus:
+        if cpu.g is not None:
+            found.append(cpu.g)
+        sched = cpu.local.get("sched")
+        if isinstance(sched, dict):
+            saved = [sched.get("base")] + [getattr(t, "saved", None) for t in sched.get("tasks", ())]
+            found += [d["g"] for d in saved if isinstance(d, dict) and isinstance(d.get("g"), greenlet)]
+    return found
+
+
+def _reap() -> None:
+    parked, _PARKED[:] = list(_PARKED), []
+    me = greenlet.getcurrent()
+    for g in parked:
+        if g.dead or g is me:
+            continue
+        try:
+            g.parent = me
+            g.throw(GreenletExit)
+        except Exception:
+            pass  # whatever the unwinding raised, that machine is gone
+
+
 def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine: bool = False) -> Outcome:
     """Run one execution of ``program`` with the choices of ``driver``."""
+    _reap()
     rec = _Recorder(driver)
     out = Outcome("complete")
     try:
@@ -166,6 +202,7 @@ def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine
             out.traceback = traceback.format_exc()
     finally:
         memory.BUILDING[0] = None
+        _PARKED.extend(_greenlets_of(m))
     out.choices = rec.choices
     out.steps = len(actors)
     out.preemptions = count_preemptions(m, actors, enabled_log)

@@ -324,6 +324,27 @@ def local_clock() -> int:
     return _cpu().clock
 
 
+def need_resched() -> bool:
+    """TIF_NEED_RESCHED as the CPU sees it (folded into its preemption state): one step
+    reading the CPU's run queue, the location a remote wake-up writes."""
+    cpu = _cpu()
+    cpu.park(((("rq", cpu.id), False),), "need_resched")
+    st = cpu.local.get("sched")
+    v = bool(st is not None and st["need_resched"])
+    if cpu.m.tracing:
+        cpu.m.emit(cpu, "step", f"need_resched() -> {'true' if v else 'false'}")
+    return v
+
+
+def set_need_resched(cpu_id: int, value: bool = True) -> None:
+    """Set (or clear) CPU ``cpu_id``'s folded need-resched state, as a port's resched_curr()
+    or scheduler_ipi() does; part of the caller's step (the caller's own access covers it).
+    The engine's preemption at interrupt return and ports' need_resched() read it."""
+    from .tasks import sched_state
+
+    sched_state(_cpu().m.cpus[cpu_id])["need_resched"] = value
+
+
 def sched_point() -> None:
     """This CPU passes a scheduling point (a port's abstracted schedule()): runs the machine's
     ``sched_hooks`` (the soft-lockup watchdog's stopper, kport simulate's stall measure).

@@ -100,6 +100,11 @@ def _sched(cpu: CPU) -> dict[str, Any]:
     return st
 
 
+def sched_state(cpu: CPU) -> dict[str, Any]:
+    """The CPU's scheduler state (created on first use)."""
+    return _sched(cpu)
+
+
 def kthread_create_on_cpu(m: Machine, cpu: int, fn: Callable[[], Any], name: str, prio: int = NORMAL_PRIO) -> Task:
     """Create a kernel thread bound to ``cpu`` (sleeping until woken)."""
     t = Task(m, cpu, name, fn, prio)

@@ -213,7 +213,7 @@ def run_timed(
                 if cpu.busy_left and best_t > cpu.clock:
                     cpu.busy_left -= best_t - cpu.clock
                 cpu.clock = best_t
-                acc = m.step(best_actor)
+                m.step(best_actor)
                 cpu.clock += cost.step_ns
             else:
                 cpu = cpus[best_actor]

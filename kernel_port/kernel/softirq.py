@@ -82,10 +82,10 @@ What is abstracted, and why
   tick length, HZ = 1000.  In untimed mode the clock stays 0, so the 2 ms limit never ends a
   restart loop and the restart count does (the situation the C comment describes for
   stop_machine, where jiffies stop); in timed mode it is virtual time.
-* ``need_resched()`` is the engine task model's per-CPU flag (set by ``wake_up_process`` when
-  the woken thread outranks what the CPU runs, cleared at the preemption point), read as a
-  step on the CPU's run queue, the location a wake-up writes.  The engine exports no such
-  function yet (request filed); see ``need_resched`` below.
+* ``need_resched()`` is the engine's per-CPU folded flag (set by ``wake_up_process`` when
+  the woken thread outranks what the CPU runs, and by the RT port's ``resched_curr()``;
+  cleared at the preemption point), read as a step on the CPU's run queue, the location a
+  wake-up writes.
 * Accounting and debugging with no effect on control flow: PF_MEMALLOC save/restore,
   lockdep_softirq_start/end, account_softirq_enter/exit, kstat counters, the RCU quiescent
   state reported by ksoftirqd, ``workqueue_softirq_action`` (BH workqueues are not modelled),
@@ -133,6 +133,7 @@ from ..engine import (
     local_irq_restore,
     local_irq_save,
     might_sleep,
+    need_resched,
     preempt_count,
     preempt_disable,
     preempt_enable,
@@ -228,22 +229,6 @@ def _name(obj: Struct) -> str:
     cpu = _core.CUR
     names = cpu.m.names if cpu is not None else _memory.building().names
     return names.get(obj.__dict__["_oid"], "?")
-
-
-def need_resched() -> bool:
-    """include/linux/sched.h: TIF_NEED_RESCHED of the running task.
-
-    The engine's task model keeps this flag per CPU: ``wake_up_process`` sets it when the
-    woken thread outranks what the CPU runs and the preemption point clears it.  The read is a
-    step on the CPU's run queue, the location a wake-up writes, so the explorer orders it
-    against a remote wake-up.  A stand-in until the engine exports the flag itself."""
-    cpu = _core.current_cpu()
-    cpu.park(((("rq", cpu.id), False),), "need_resched")
-    st = cpu.local.get("sched")
-    v = bool(st is not None and st["need_resched"])
-    if cpu.m.tracing:
-        cpu.m.emit(cpu, "step", f"need_resched() -> {'true' if v else 'false'}")
-    return v
 
 
 def preempt_count_set(pc: int) -> None:

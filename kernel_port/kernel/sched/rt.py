@@ -138,6 +138,7 @@ from ...engine import (
     raw_spin_unlock,
     raw_spinlock_t,
     sched_point,
+    set_need_resched,
     smp_processor_id,
     smp_rmb,
     smp_wmb,
@@ -545,6 +546,7 @@ class rt_c:
         cpu = r.cpu
         if cpu == smp_processor_id():
             curr.need_resched = 1  # set_ti_thread_flag(); set_preempt_need_resched()
+            set_need_resched(cpu)
             return
         # set_nr_and_not_polling(): the flag, and no idle task polls (idle halts).
         curr.need_resched = 1
@@ -560,9 +562,12 @@ class rt_c:
 
     @kfunc(X86_SMP_C)
     def sysvec_reschedule_ipi(self, vector: int | None = None) -> None:
-        # scheduler_ipi() folds the flag into preempt_count: nothing to do in this model;
-        # the CPU acts on TIF_NEED_RESCHED at its next preemption point.
+        # scheduler_ipi() folds the running task's TIF_NEED_RESCHED into the CPU's preemption
+        # state (CPU-local: no step); the CPU acts on it at its next preemption point.
         apic_eoi()
+        cpu = smp_processor_id()
+        if self.cpu_rq(cpu).curr.raw("need_resched"):
+            set_need_resched(cpu)
 
     # -- topology.c: the root domain's reference ------------------------------------------
 
@@ -718,6 +723,7 @@ class rt_c:
         self.raw_spin_rq_lock(r)
         prev = r.curr
         prev.need_resched = 0  # clear_tsk_need_resched(prev)
+        set_need_resched(cpu, False)  # clear_preempt_need_resched()
         active = r.rt.active
         nxt = active[0] if active else prev
         if nxt is not prev:
