@@ -9,7 +9,9 @@ CPU's program, as ``setup``/``cpuN`` do for the explorer; it registers its probe
 The report (what the simulation measured; nothing in it is an input):
 
 * the backlog over virtual time (a table, and a PNG with ``--plot``);
-* its growth rate: the least-squares slope over the second half of the run, per second;
+* its growth rate: the least-squares slope over the first half of the run, per second (a
+  backlog with a ceiling, such as a tasklet pool, stops growing later; the maximum is reported
+  beside it);
 * when a CPU first stayed out of ``schedule()`` for 20 s or more (the engine's scheduling
   points, see Machine.sched_hooks; a halted CPU is in the idle loop, so it counts as
   scheduled), and which CPU;
@@ -42,6 +44,7 @@ class TimedSpec:
     until_ns: dict[str, int]  # size name -> virtual duration
     sample_ns: dict[str, int]
     config: dict[str, Any] = field(default_factory=dict)
+    size_config: dict[str, dict[str, Any]] = field(default_factory=dict)  # size -> extra config
     # size -> how long out of schedule() counts as a stall (the soft-lockup threshold)
     stall_ns: dict[str, int] = field(default_factory=dict)
     bounded_variants: tuple[str, ...] = ()  # variants whose backlog the scenario expects to stay bounded
@@ -74,6 +77,7 @@ class TimedProgram:
     def config(self) -> dict[str, Any]:
         cfg = dict(self.scenario.config)
         cfg.update(self.spec.config)
+        cfg.update(self.spec.size_config.get(self.size, {}))
         cfg.update(self.variant_obj.config)
         return cfg
 
@@ -185,7 +189,7 @@ def simulate(
     names = list(res.samples[0][1]) if res.samples else []
     backlog = names[0] if names else ""
     pts = [(t / 1e9, vals[backlog]) for t, vals in res.samples] if backlog else []
-    half = pts[len(pts) // 2 :]
+    half = pts[: len(pts) // 2 + 1]
     first_ns, first_cpu = prog.first_stall[0] if prog.first_stall else (None, None)
     lockups = sum(1 for line in res.dmesg if "BUG: soft lockup" in line)
     report = SimReport(
@@ -237,7 +241,7 @@ def render_text(rep: SimReport, rows: int = 13) -> str:
         else f"CPU{rep.first_stall_cpu} first stayed out of schedule() for {thr} at {rep.first_stall_ns / 1e9:.3f} s"
     )
     out.append(
-        f"{rep.backlog_name} growth: {rep.growth_per_s:+.1f} per second (second half); max {_num(rep.max_backlog)}"
+        f"{rep.backlog_name} growth: {rep.growth_per_s:+.1f} per second (first half); max {_num(rep.max_backlog)}"
     )
     out.append(stall)
     out.append(f"soft lockups reported: {rep.soft_lockups}")

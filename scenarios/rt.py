@@ -21,22 +21,55 @@ from typing import Any
 
 from kernel_port.engine import (
     Machine,
+    apic_eoi,
     busy_loop,
+    local_clock,
     local_irq_disable,
     local_irq_enable,
     preempt_disable,
     preempt_enable,
     rt_prio,
+    sched_point,
     smp_processor_id,
     softirq_enter,
     softirq_exit,
 )
+from kernel_port.engine.tasks import sched_state
+from kernel_port.engine.timed import CostModel
 from kernel_port.kernel.irq_work import IRQ_WORK_BUSY, IRQ_WORK_PENDING, irq_work
 from kernel_port.kernel.sched.rt import NICE_0_PRIO, task_struct
+from kernel_port.kernel.softirq import TASKLET_STATE_SCHED, tasklet_struct
 from kernel_port.scenario import BUG, FIND, OK, Scenario
+from kernel_port.simulate import TimedSpec
 
 # The tasklet body of the storm reproducer: a 500 us busy loop.
 TASKLET_NS = 500_000
+
+# -- The timed storm (kport simulate rt.push-ipi-storm) ----------------------------------------
+# Reproducer inputs (CORPUS): a pinned hard hrtimer every 750 us on each target schedules one
+# tasklet, round robin from a pool of 20,000.
+STORM_TIMER_NS = 750_000
+STORM_POOL = {"full": 20_000, "small": 4_000}
+# The cost model.  Fixed inputs (typical x86 figures, not fitted): 20 ns a step, 1 us to enter
+# and 1 us to leave an interrupt, 2 us for an IPI to land (0.5 us for a self-IPI).  The one
+# calibrated figure: an access to the root domain's cache lines (rd.*: rto_lock, rto_loop_next,
+# rto_loop_start, rto_cpu, rto_mask, rto_count, the push work's flags), which the 190 pulling
+# CPUs write all the time, costs RD_LINE_NS (see PushIpiStorm's docstring, "Calibration").
+RD_LINE_NS = 40_000
+STORM_COST = CostModel(
+    step_ns=20,
+    irq_entry_ns=1_000,
+    irq_exit_ns=1_000,
+    ipi_latency_ns=2_000,
+    self_ipi_latency_ns=500,
+    objects=(("rd.", RD_LINE_NS),),
+)
+STORM_TIMER_VECTOR = 0xEB  # the reproducer's hrtimer (a local timer interrupt of its own)
+# The CFS task the targets run between softirqs: kernel work in slices (no shared state).
+CFS_SLICE_NS = 50_000
+# The stand-in for the 190 pulling CPUs pulls again 1 us after each pull ends: a pull's own
+# cost (its rd accesses) sets the rate.
+PULL_GAP_NS = 1_000
 
 
 class RtPushScenario(Scenario):
@@ -290,6 +323,10 @@ class PushIpiStorm(RtPushScenario):
         return (r.rt.raw("overloaded"), r.rt.pushable_tasks.raw("node_list"), r.raw("curr"))
 
     def relay(self, work: irq_work) -> None:
+        if self.__dict__.get("timed_run"):
+            self.visits += 1
+            self.relay_func(work)
+            return
         cpu = smp_processor_id()
         before = self.overload_state(cpu)
         self.relay_func(work)
@@ -324,6 +361,109 @@ class PushIpiStorm(RtPushScenario):
         busy_loop(TASKLET_NS, "tasklet: 500 us busy loop")
         softirq_exit()
         self.preemption_point(k, cpu)
+
+    # -- timed form (kport simulate) -------------------------------------------------------
+
+    timed = TimedSpec(
+        cost=STORM_COST,
+        calibration=(
+            f"one parameter, the cost of an access to the root domain's contended cache lines "
+            f"(rd.*), set to {RD_LINE_NS // 1000} us so that a 500 us tasklet body stretches to about "
+            "1.1 ms under the storm on v6.17+94894c9c (CORPUS); everything else is a fixed input"
+        ),
+        cpus={"full": 192, "small": 8},
+        until_ns={"full": 120_000_000_000, "small": 12_000_000_000},
+        sample_ns={"full": 1_000_000_000, "small": 250_000_000},
+        config={"SOFTLOCKUP_DETECTOR": True},
+        size_config={"small": {"watchdog_thresh": 1}},
+        stall_ns={"full": 20_000_000_000, "small": 2_000_000_000},
+        bounded_variants=("v6.17+94894c9c+dd29c017",),
+    )
+
+    def timed_build(self, k: Any, m: Machine, size: str) -> dict[int, Any]:
+        """The reproducer at full size (192 CPUs) or scaled down (8 CPUs, a 2 s watchdog)."""
+        self.common_setup(k, m)
+        self.timed_run = True
+        self.pool_size = STORM_POOL[size]
+        self.queued = {cpu: 0 for cpu in self.TARGETS}  # tasklets the hrtimer actually queued
+        self.ran = {cpu: 0 for cpu in self.TARGETS}  # tasklet bodies finished
+        self.body_ns: list[int] = []  # durations of the bodies finished since the last sample
+        self.visits = 0
+        self.pool: dict[int, list[tasklet_struct]] = {}
+        self.next_tasklet = dict.fromkeys(self.TARGETS, 0)
+        for cpu in self.TARGETS:
+            cfs = self.place(k, f"cfs/{cpu}", NICE_0_PRIO, cpu, running=True)
+            self.place(k, f"fifo1/{cpu}", rt_prio(1), cpu)
+            cfs.need_resched = 1
+            sched_state(m.cpus[cpu])["need_resched"] = True
+            self.pool[cpu] = []
+            for i in range(self.pool_size):
+                t = tasklet_struct(name=f"tasklet{cpu}.{i}")
+                k.tasklet_setup(t, self._tasklet_body)
+                self.pool[cpu].append(t)
+            m.add_source(
+                f"hrtimer CPU{cpu}",
+                cpu,
+                STORM_TIMER_VECTOR,
+                budget=1 << 62,
+                at_ns=STORM_TIMER_NS,
+                period_ns=STORM_TIMER_NS,
+            )
+        m.register_vector(STORM_TIMER_VECTOR, "LOCAL_TIMER_VECTOR", lambda vec: self._storm_hrtimer(k))
+        m.sched_hooks.append(self._fifo1_runs_and_requeues)
+        self.add_sleeper(k, self.PULLERS[0])
+        m.probe("tasklet backlog", lambda: sum(self.queued[c] - self.ran[c] for c in self.TARGETS))
+        m.probe("tasklet backlog CPU0", lambda: self.queued[0] - self.ran[0])
+        m.probe("tasklet backlog CPU1", lambda: self.queued[1] - self.ran[1])
+        m.probe("tasklet body (us)", self._mean_body_us)
+        m.probe("push walk visits", lambda: self.visits)
+        return {0: self._cfs_task, 1: self._cfs_task, self.PULLERS[0]: self._pullers}
+
+    def _storm_hrtimer(self, k: Any) -> None:
+        # The reproducer's hard hrtimer callback: queue the next tasklet of the pool.
+        apic_eoi()
+        cpu = smp_processor_id()
+        i = self.next_tasklet[cpu]
+        self.next_tasklet[cpu] = (i + 1) % self.pool_size
+        t = self.pool[cpu][i]
+        if not t.state.raw("counter") & (1 << TASKLET_STATE_SCHED):
+            self.queued[cpu] += 1
+        k.tasklet_schedule(t)
+
+    def _tasklet_body(self, t: tasklet_struct) -> None:
+        start = local_clock()
+        busy_loop(TASKLET_NS, "tasklet: 500 us busy loop")
+        self.body_ns.append(local_clock() - start)
+        self.ran[smp_processor_id()] += 1
+
+    def _mean_body_us(self) -> float:
+        done, self.body_ns = self.body_ns, []
+        return round(sum(done) / len(done) / 1000, 1) if done else 0.0
+
+    def _fifo1_runs_and_requeues(self, cpu: Any) -> None:
+        # A target reached schedule(): its FIFO-1 kthread runs (a negligible time) and is queued
+        # again at once, so the target stays in rto_mask with a reschedule pending (the
+        # reproducer's FIFO-1 kthreads keep the targets in rto_mask).  Engine-side: no steps.
+        if cpu.id in self.TARGETS:
+            self.k.cpu_rq(cpu.id).curr.__dict__["need_resched"] = 1
+            sched_state(cpu)["need_resched"] = True
+
+    def _cfs_task(self, k: Any) -> None:
+        """A target's CFS task, in the kernel: preempted on interrupt return when a
+        reschedule is pending (the engine's preemption point runs the schedule hooks)."""
+        while True:
+            busy_loop(CFS_SLICE_NS, "cfs task: kernel work")
+
+    def _pullers(self, k: Any) -> None:
+        """The 190 FIFO-50 nanosleep loops as one stream of pulls from one CPU.  A pull during
+        a walk only bumps rto_loop_next, which the walk reads once per pass, so many pulls
+        between two reads do what one does; the stand-in pulls back to back."""
+        cpu = smp_processor_id()
+        while True:
+            busy_loop(PULL_GAP_NS, "fifo50 tasks wake, run and sleep")
+            # A pull runs inside __schedule() (the FIFO-50 task going to sleep).
+            sched_point()
+            self.pull(k, cpu)
 
     def cpu0(self, k: Any) -> None:
         self.target(k, 0)
