@@ -284,7 +284,8 @@ def to_json_text(reports: list[SimReport]) -> str:
 
 
 def cmd_simulate(args: Any) -> int:
-    """``kport simulate``: exit 0 when no CPU stalled and no soft lockup fired, 1 otherwise."""
+    """``kport simulate``: exit 0 when no CPU stalled, no soft lockup fired and the run found no
+    violation (a hard lockup, a BUG), 1 otherwise."""
     from .scenario import default_variant
 
     variants = args.variant or [default_variant(get_scenario(args.scenario))]
@@ -298,5 +299,5 @@ def cmd_simulate(args: Any) -> int:
         print(to_json_text(reports))
     else:
         print("\n\n".join(render_text(r) for r in reports))
-    stalled = any(r.soft_lockups or r.first_stall_ns is not None for r in reports)
+    stalled = any(r.soft_lockups or r.first_stall_ns is not None or r.result.stop == "bug" for r in reports)
     return 1 if stalled else 0

@@ -115,5 +115,25 @@ def test_watchdog_reports_a_cpu_that_never_schedules() -> None:
     # Sampled every 4 s: the first sample more than 20 s after the last touch is 24 s; the
     # report period restarts then, so the next is at 48 s.  The idle CPU 1 is never reported.
     assert len(lockups) == 2
-    assert lockups[0].startswith("CPU0: [   24.") and "CPU#0 stuck for 22s" in lockups[0]  # ns >> 30, as running_clock() >> 30
+    # "stuck for" is in units of 2**30 ns, as running_clock() >> 30 is.
+    assert lockups[0].startswith("CPU0: [   24.") and "CPU#0 stuck for 22s" in lockups[0]
     assert lockups[1].startswith("CPU0: [   48.")
+
+
+def test_interrupts_off_with_one_pending_is_a_hard_lockup() -> None:
+    from kernel_port.engine import local_irq_disable
+
+    def build(m: Any) -> dict[int, Any]:
+        m.register_vector(VEC, "TIMER", lambda vec: apic_eoi())
+        m.add_source("timer", 0, VEC, budget=1 << 40, at_ns=1_000_000, period_ns=1_000_000)
+
+        def stuck() -> None:
+            local_irq_disable()
+            while True:
+                busy_loop(100_000, "spinning with interrupts off")
+
+        return {0: stuck}
+
+    res = run_timed(SimpleProgram("stuck", 1, build), CostModel(), until_ns=1_000_000_000, sample_ns=10_000_000)
+    assert res.stop == "bug" and "hard LOCKUP: CPU0 kept interrupts off for 10 ms with TIMER pending" in res.message
+    assert 11_000_000 <= res.reached_ns <= 11_200_000

@@ -165,6 +165,7 @@ class CPU:
         self.booting = False  # brought online again: starts when first scheduled
         self.clock = 0  # virtual nanoseconds (timed mode); stays 0 untimed
         self.busy_left = 0  # timed mode: what remains of the busy_loop() the CPU is in
+        self.irqoff_since = -1  # timed mode: when the CPU last had interrupts off with one pending
 
     # -- running code ------------------------------------------------------
     def _main(self) -> None:
@@ -738,11 +739,32 @@ class Machine:
         cpu.clock += self.fast_cost(self.fast_acc)
         return woke
 
+    def timed_irqoff_check(self, cpu: CPU) -> None:
+        """A CPU that keeps interrupts off with an interrupt pending for the cost model's
+        ``hardlockup_ns`` of virtual time is reported (a hard lockup: nothing but an NMI gets
+        in; the kernel's NMI watchdog reports after 10 s, more virtual time than a run can
+        afford when the CPU loops step by step)."""
+        if cpu.irqs_on or not cpu.apic.irr:
+            cpu.irqoff_since = -1
+            return
+        if cpu.irqoff_since < 0:
+            cpu.irqoff_since = cpu.clock
+            return
+        limit = self.timed.hardlockup_ns
+        if cpu.clock - cpu.irqoff_since > limit:
+            pend = ", ".join(self.vector_name(v) for v in sorted(cpu.apic.irr))
+            raise KernelViolation(
+                f"hard LOCKUP: CPU{cpu.id} kept interrupts off for {limit / 1e6:g} ms with {pend} pending, "
+                f"in {cpu.where()}",
+                kind="hard-lockup",
+            )
+
     def timed_inline(self, cpu: CPU) -> bool:
         """Timed mode, at a park of the CPU the driver is running: account the step just
         finished and, if no other event can come first, run the next step at once without
         going back to the driver (same order as the driver would choose; see timed.py)."""
         woke = self.timed_post(cpu)
+        self.timed_irqoff_check(cpu)
         if (
             woke
             or cpu.clock >= self.fast_horizon
@@ -776,6 +798,7 @@ class Machine:
             self.fast = None
         if self.fast_post:  # ended without a park: halted, a busy loop, a dead CPU
             self.timed_post(cpu)
+        self.timed_irqoff_check(cpu)
 
     def timed_busy(self, cpu: CPU, ns: int, what: str) -> None:
         """busy_loop() in timed mode: the driver completes the step ``ns`` later, or

@@ -54,6 +54,8 @@ class CostModel:
     ipi_latency_ns: int = 1000
     self_ipi_latency_ns: int = 200
     objects: tuple[tuple[str, int], ...] = ()
+    # Interrupts off with one pending for this long is reported as a hard lockup.
+    hardlockup_ns: int = 10_000_000
 
     def describe(self) -> str:
         parts = [
@@ -235,7 +237,7 @@ def run_timed(
                     break
     except KernelViolation as e:
         res.stop = "bug"
-        res.message = f"{e.kind}: {e.message}"
+        res.message = f"{e.kind} at {m.now / 1e9:.6f} s: {e.message}"
     except StepBudgetExceeded as e:  # pragma: no cover - the budget is effectively unlimited
         res.stop = "error"
         res.message = e.message
