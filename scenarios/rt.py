@@ -70,6 +70,8 @@ CFS_SLICE_NS = 50_000
 # The stand-in for the 190 pulling CPUs pulls again 1 us after each pull ends: a pull's own
 # cost (its rd accesses) sets the rate.
 PULL_GAP_NS = 1_000
+# rt.self-ipi-loop's timed form: kworker/0's work in the kernel, in slices of this length.
+KWORKER_SLICE_NS = 10_000
 
 
 class RtPushScenario(Scenario):
@@ -186,6 +188,11 @@ class SelfIpiLoop(RtPushScenario):
         self.in_kernel = True  # kworker/0 is still in its preemption-off section
 
     def relay(self, work: irq_work) -> None:
+        if self.__dict__.get("timed_run"):
+            if smp_processor_id() == 0:
+                self.ipis_cpu0 += 1
+            self.relay_func(work)
+            return
         if smp_processor_id() == 0 and self.in_kernel:
             self.in_row += 1
             assert self.in_row <= self.pulls, (
@@ -193,6 +200,55 @@ class SelfIpiLoop(RtPushScenario):
                 f"context, but the other CPUs made only {self.pulls} pull(s)"
             )
         self.relay_func(work)
+
+    # -- timed form (kport simulate) -------------------------------------------------------
+
+    timed = TimedSpec(
+        cost=STORM_COST,
+        calibration=(
+            "none of its own: the storm's cost model (rt.push-ipi-storm, calibrated on its 1.1 ms "
+            "tasklet figure); this scenario has no figure to fit"
+        ),
+        cpus={"full": 192, "small": 8},
+        until_ns={"full": 2_000_000_000, "small": 200_000_000},
+        sample_ns={"full": 20_000_000, "small": 5_000_000},
+        bounded_variants=("v6.17+94894c9c", "v6.17+dd29c017"),
+    )
+
+    def timed_build(self, k: Any, m: Machine, size: str) -> dict[int, Any]:
+        """kworker/0 stays in the kernel with preemption off (fifo1 queued behind it) while the
+        FIFO-50 tasks of the other CPUs keep pulling, for the whole run."""
+        self.common_setup(k, m)
+        self.timed_run = True
+        self.kworker = self.place(k, "kworker/0", NICE_0_PRIO, 0, running=True)
+        self.fifo1 = self.place(k, "fifo1", rt_prio(1), 0)
+        self.kworker.need_resched = 1
+        self.add_sleeper(k, 1)
+        self.in_kernel = True
+        self.ipis_cpu0 = 0
+        self.work_ns = 0  # kworker/0's progress (task context)
+        self.last_work = 0
+        self.sample_window = self.timed.sample_ns[size]
+        m.probe("push IPIs taken by CPU0", lambda: self.ipis_cpu0)
+        m.probe("CPU0 in task context (%)", self._task_share)
+        return {0: self._kworker, 1: self._pullers}
+
+    def _task_share(self) -> float:
+        done, self.last_work = self.work_ns - self.last_work, self.work_ns
+        return round(100 * done / self.sample_window, 2)
+
+    def _kworker(self, k: Any) -> None:
+        preempt_disable()
+        while True:
+            busy_loop(KWORKER_SLICE_NS, "kworker/0 works in the kernel (preemption off)")
+            self.work_ns += KWORKER_SLICE_NS
+
+    def _pullers(self, k: Any) -> None:
+        cpu = smp_processor_id()
+        while True:
+            busy_loop(PULL_GAP_NS, "fifo50 tasks wake, run and sleep")
+            sched_point()
+            self.pull(k, cpu)
 
     def cpu0(self, k: Any) -> None:
         # kworker/0 works in the kernel with preemption off (one step of its task), then
