@@ -161,6 +161,7 @@ class CPU:
         # A spin reduced to a wait (smp_cond_load_*, spinlock acquisition):
         # the CPU can take its pending step only when this returns true.
         self.awaiting: Callable[[], bool] | None = None
+        self.await_key: Key | None = None  # the location an await_field() waits on (None: not a store)
         self.await_what = ""
         self.booting = False  # brought online again: starts when first scheduled
         self.clock = 0  # virtual nanoseconds (timed mode); stays 0 untimed
@@ -727,8 +728,11 @@ class Machine:
                 # stored (so the step is the same whichever store woke it).
                 cpu.pending = cpu.pending + tuple((k, False) for k in sorted(w, key=repr))
         if not woke:
-            # A CPU awaiting a condition may be able to go now: the driver decides.
-            woke = any(c.awaiting is not None for c in self.spin_cpus)
+            # A CPU awaiting a location that was just stored to may be able to go now (the
+            # driver decides); one awaiting something else (a CPU's death) may too.
+            for c in self.spin_cpus:
+                if c.awaiting is not None and c is not own and (c.await_key is None or c.await_key in stores):
+                    return True
         return woke
 
     def timed_post(self, cpu: CPU) -> bool:

@@ -289,6 +289,7 @@ def await_field(
     key = (d["_oid"], name)
     label = m.key_label(key)
     cpu.awaiting = lambda: bool(cond(d[name]))
+    cpu.await_key = key
     m.mark_spinner(cpu)
     cpu.await_what = f"{label} to change (now {fmt(d[name])})" if not hint else f"{label} to change"
     cpu.wait_hint = hint
@@ -571,6 +572,7 @@ def cpu_boot(target: int, entry: Callable[[], Any] | None = None) -> None:
     # INIT/SIPI resets the target wherever it is; the model waits until it
     # has reached cpu_die() (the end of its offline path).
     cpu.awaiting = lambda: t.dead
+    cpu.await_key = None  # freed by the target's death, not by a store
     m.mark_spinner(cpu)
     cpu.await_what = f"CPU{target} to finish dying"
     cpu.park(((t.ctl, True), (t.apic_key, True)), "cpu_boot")
