@@ -5,19 +5,36 @@ Exit status (all commands): 0 no violation within bounds / every cell as
 expected; 1 violation found / a cell differs; 2 bad usage or input (one line
 on stderr, never a traceback); 3 inconclusive (a budget was hit, or a
 sampling strategy cannot prove absence); 4 error (the scenario or a port
-raised: a defect of the corpus, not a kernel bug).
+raised: a defect of the corpus, not a kernel bug); 130 interrupted (Ctrl-C:
+what was found so far is printed and saved).
+
+Every counterexample ``check`` and ``matrix`` find, and every matrix result,
+is saved in the results store (``.kport/``, kernel_port/store.py);
+``kport replay`` takes a token or the name of a saved result (``last``,
+``SCENARIO@VARIANT``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from .engine.errors import KportError, UsageError
+from .engine.errors import (
+    Interrupted,
+    KportError,
+    OptionError,
+    ProjectError,
+    ReplayDivergence,
+    StoreError,
+    UnknownNameError,
+    UsageError,
+)
 from .engine.explorer import STRATEGIES, Result, check, replay
+from .engine.token import Schedule, looks_like_token
 from .engine.token import parse as parse_token
 from .engine.trace import render_text
 
@@ -29,6 +46,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+# Option values are checked here, so that a bad one is a one-line usage error naming
+# the flag (argparse adds "argument --faults: ..."), never a hang or a traceback later.
+MAX_COUNT = 10**9
+
+
 def _nonneg(text: str) -> int:
     try:
         v = int(text)
@@ -36,6 +58,22 @@ def _nonneg(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {v}")
+    if v > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a number <= {MAX_COUNT}, got {text.strip()}")
+    return v
+
+
+def _width(text: str) -> int:
+    v = _nonneg(text)
+    if not 8 <= v <= 1000:
+        raise argparse.ArgumentTypeError(f"expected a column width from 8 to 1000, got {v}")
+    return v
+
+
+def _depth(text: str) -> int:
+    v = _nonneg(text)
+    if not 1 <= v <= 64:
+        raise argparse.ArgumentTypeError(f"expected a PCT depth from 1 to 64, got {v}")
     return v
 
 
@@ -44,8 +82,8 @@ def _positive_float(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text}")
+    if not 0 < v < 1e9:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0 (and finite), got {text.strip()}")
     return v
 
 
@@ -66,14 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--seed", type=_nonneg, default=0)
     ck.add_argument("--executions", type=_nonneg, help="execution budget")
     ck.add_argument("--seconds", type=_positive_float, help="time budget")
-    ck.add_argument("--pct-depth", type=_nonneg, default=3)
+    ck.add_argument("--pct-depth", type=_depth, default=3)
     ck.add_argument("--json", action="store_true")
-    ck.add_argument("--width", type=_nonneg, default=44, help="trace column width")
+    ck.add_argument("--width", type=_width, default=44, help="trace column width")
 
-    rp = sub.add_parser("replay", help="re-run one counterexample from its token")
-    rp.add_argument("token")
+    rp = sub.add_parser("replay", help="re-run one counterexample from its token or a saved result")
+    rp.add_argument("token", help="a token (kp2:..., kp1:...) or a saved result: last, SCENARIO@VARIANT, FILE.json")
+    rp.add_argument("--variant", "-V", help="replay on this variant instead of the token's (following its labels)")
     rp.add_argument("--json", action="store_true")
-    rp.add_argument("--width", type=_nonneg, default=44)
+    rp.add_argument("--width", type=_width, default=44)
 
     mx = sub.add_parser("matrix", help="run every expected cell and compare")
     mx.add_argument("--scenario", "-s", action="append", default=[])
@@ -88,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("scenario")
     ex.add_argument("--variant", "-V")
     ex.add_argument("--faults", type=_nonneg, help="fault budget (default: the scenario's)")
-    ex.add_argument("--width", type=_nonneg, default=44, help="trace column width")
+    ex.add_argument("--width", type=_width, default=44, help="trace column width")
 
     so = sub.add_parser("source", help="a ported function beside its C original from your kernel checkout")
     so.add_argument("function")
@@ -116,11 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``kport`` entry point.  A user mistake is one line on stderr and exit 2,
+    never a traceback (engine/errors.py lists them)."""
     try:
         args = build_parser().parse_args(argv)
+        _check_environment()
         return int(_dispatch(args))
     except KportError as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = e.one_line()
         print(f"kport: error: {msg}" if not msg.startswith("kport") else msg, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -128,9 +170,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        # A file the user named cannot be read or written (--html, --plot, ...).
+        where = f" {e.filename}" if e.filename else ""
+        print(f"kport: error: cannot use{where}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # argparse's --help
+        return e.code if isinstance(e.code, int) else 0
+
+
+def _check_environment() -> None:
+    """Environment variables that name folders are checked before any work (the
+    message names the variable)."""
+    import os
+
+    if os.environ.get("KPORT_ROOT") is not None:
+        from .variants import project_root
+
+        project_root()
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.cmd in ("explain", "cover", "source") and isinstance(getattr(args, "variant", None), str):
+        _variant_flag(args.variant, "--variant")
     if args.cmd == "list":
         return cmd_list(args)
     if args.cmd == "check":
@@ -231,50 +293,125 @@ def _verdict_line(r: Result) -> str:
     return verdict_line(r)
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from .scenario import program
+def _variant_flag(variant: str, source: str) -> None:
+    """Check a variant name; an error names where it came from (``--variant V: ...``)."""
+    from .variants import parse_variant
 
-    prog = program(args.scenario, args.variant, faults=args.faults, preemptions=args.preemptions)
+    try:
+        parse_variant(variant)
+    except UnknownNameError as e:
+        raise type(e)(f"{source} {variant}: {e}") from None
+
+
+def _program(scenario: str, variant: str | None, source: str, **kw: Any) -> Any:
+    """The program of ``scenario`` on ``variant``; a bad name says where it came from
+    (``source``: the flag, or the token)."""
+    from .scenario import get_scenario, program
+
+    try:
+        get_scenario(scenario)
+    except UnknownNameError as e:
+        if source.startswith("--"):
+            raise
+        raise UnknownNameError(f"the token's scenario: {e}") from None
+    if variant is not None:
+        _variant_flag(variant, source)
+    return program(scenario, variant, **kw)
+
+
+def _save(r: Result, trace: str, command: str) -> str | None:
+    """Save a counterexample in the results store; a store that cannot be written is
+    a warning (the result is still printed), never a lost exit status."""
+    if r.token is None or r.counterexample is None:
+        return None
+    from .store import Store, result_record
+
+    try:
+        return Store().save_result(result_record(r, trace, command))
+    except (StoreError, OptionError, ProjectError) as e:
+        print(f"kport: warning: result not saved: {e.one_line()}", file=sys.stderr)
+        return None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    prog = _program(args.scenario, args.variant, "--variant", faults=args.faults, preemptions=args.preemptions)
     show = _progress_printer()
-    r = check(
-        prog,
-        args.strategy,
-        preemptions=prog.preemption_bound,
-        seed=args.seed,
-        executions=args.executions,
-        seconds=args.seconds,
-        pct_depth=max(1, args.pct_depth),
-        progress=show,
-    )
-    if show is not None:
-        print("\r\x1b[2K", end="", file=sys.stderr)
-    if args.json:
-        print(json.dumps(r.to_json(), indent=2, sort_keys=True))
-        return EXIT[r.verdict]
-    print(f"{prog.name} on {prog.variant}: {r.verdict.upper()}")
+    interrupted = False
+    try:
+        r = check(
+            prog,
+            args.strategy,
+            preemptions=prog.preemption_bound,
+            seed=args.seed,
+            executions=args.executions,
+            seconds=args.seconds,
+            pct_depth=max(1, args.pct_depth),
+            progress=show,
+        )
+    except Interrupted as e:
+        if e.partial is None:
+            raise
+        r, interrupted = e.partial, True
+    finally:
+        if show is not None:
+            print("\r\x1b[2K", end="", file=sys.stderr)
+    trace = ""
     if r.counterexample is not None and r.verdict in ("bug", "inconclusive", "error"):
-        print()
-        print(_trace_for(prog, r.counterexample.choices, _verdict_line(r), args.width), end="")
-        if r.verdict == "error" and r.counterexample.traceback:
-            print()
-            print(r.counterexample.traceback, end="")
-        print()
-        print(f"Coverage: {r.coverage}")
-        print(f"Replay:   kport replay {r.token}")
+        trace = _trace_for(prog, r.counterexample.choices, _verdict_line(r), args.width)
+    saved = _save(r, trace, "check")
+    if args.json:
+        obj = r.to_json()
+        obj["saved"] = saved
+        obj["interrupted"] = interrupted
+        print(json.dumps(obj, indent=2, sort_keys=True))
     else:
-        print(_verdict_line(r))
-    print(f"({r.executions} executions in {r.seconds:.2f}s)")
+        head = f"{prog.name} on {prog.variant}: {r.verdict.upper()}"
+        print(head + (" (interrupted: the search did not finish)" if interrupted else ""))
+        if trace:
+            print()
+            print(trace, end="")
+            if r.verdict == "error" and r.counterexample is not None and r.counterexample.traceback:
+                print()
+                print(r.counterexample.traceback, end="")
+            print()
+            print(f"Coverage: {r.coverage}")
+            print(f"Replay:   kport replay {r.token}")
+        else:
+            print(_verdict_line(r))
+        if saved:
+            print(f"Saved:    kport replay {saved}")
+        print(f"({r.executions} executions in {r.seconds:.2f}s)")
+    if interrupted:
+        what = "a counterexample was found and saved" if saved else "nothing was found"
+        print(f"kport: interrupted after {r.executions} executions; {what}", file=sys.stderr)
+        return 130
     return EXIT[r.verdict]
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    from .scenario import program
+def _schedule_from(arg: str) -> tuple[Schedule, str]:
+    """A token, or the name of a saved result; returns the schedule and where it came from."""
+    if looks_like_token(arg) or re.fullmatch(r"\s*kp\d*\s*", arg):
+        return parse_token(arg), "the token"
+    from .store import Store, schedule_of
 
-    sched = parse_token(args.token)
-    prog = program(sched.scenario, sched.variant, faults=sched.faults)
-    out, div = replay(prog, sched.choices)
+    rec = Store().load(arg.strip())
+    return schedule_of(rec), f"saved result {rec['name']}"
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    sched, origin = _schedule_from(args.token)
+    variant = args.variant or sched.variant
+    source = "--variant" if args.variant else "the token's variant"
+    prog = _program(sched.scenario, variant, source, faults=sched.faults)
+    out, div = replay(prog, sched.choices, sched.labels)
     if div is not None:
-        raise KportError(f"the token does not replay on {sched.scenario} / {sched.variant}: {div}")
+        hint = ""
+        if sched.labels is None:
+            hint = (
+                f" ({sched.version} token: it has no step labels, so it replays only where its raw choice numbers"
+                " still fit; a token from this kport (kp2) can follow the labels)"
+            )
+        raise ReplayDivergence(f"the schedule does not replay on {sched.scenario} / {variant}: {div}{hint}")
     verdict = {"complete": "ok", "bug": "bug", "error": "error", "budget": "inconclusive", "blocked": "inconclusive"}[
         out.status
     ]
@@ -286,6 +423,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     }[verdict]
     if out.status == "bug":
         line += f" [{out.steps} steps, {out.preemptions} preemption(s), {out.faults} fault(s)]"
+    # The schedule as it ran here, as a kp2 token: it differs from the input when
+    # the replay followed labels, ran on another variant, or read a kp1 token.
+    new_token = None
+    if out.labels is not None and (out.notes or variant != sched.variant or sched.labels is None):
+        new_token = Schedule(sched.scenario, variant, sched.faults, out.choices, labels=out.labels).token()
     if args.json:
         from .engine.trace import rows_json
 
@@ -294,20 +436,47 @@ def cmd_replay(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "scenario": sched.scenario,
-                    "variant": sched.variant,
+                    "variant": variant,
+                    "recorded_on": sched.variant,
+                    "from": origin,
+                    "token_version": sched.version,
                     "verdict": verdict,
                     "kind": out.kind,
                     "message": out.message,
                     "steps": out.steps,
+                    "notes": out.notes,
+                    "token": new_token,
+                    "traceback": out.traceback or None,
                     "rows": rows_json(out.machine),
                 },
                 indent=2,
                 sort_keys=True,
             )
         )
-    else:
-        assert out.machine is not None
-        print(render_text(out.machine, line, width=args.width, title=f"{sched.scenario} on {sched.variant}"), end="")
+        return EXIT[verdict]
+    assert out.machine is not None
+    title = f"{sched.scenario} on {variant}"
+    if variant != sched.variant:
+        title += f" (schedule recorded on {sched.variant})"
+    print(render_text(out.machine, line, width=args.width, title=title), end="")
+    if verdict == "error" and out.traceback:
+        print()
+        print(out.traceback, end="")
+    if out.notes:
+        print()
+        print(f"Replayed by labels: {len(out.notes)} departure(s) from the recorded schedule:")
+        for n in out.notes[:20]:
+            print(f"  {n}")
+        if len(out.notes) > 20:
+            print(f"  ... and {len(out.notes) - 20} more")
+    if sched.labels is None:
+        print()
+        print(
+            f"Note: a {sched.version} token has no step labels; it replays only while its raw choice numbers "
+            "fit the program."
+        )
+    if new_token is not None:
+        print(f"Token of this run: kport replay {new_token}")
     return EXIT[verdict]
 
 

@@ -14,6 +14,12 @@ for every BUG cell; the table still goes to stdout).  ``--scenario`` and
 ``--variant`` take exact names or shell patterns (``'irq_work.*'``,
 ``'v6.17*'``).  Progress (cell, executions, rate, depth) goes to stderr on a
 terminal only.  Exit 0 only when every cell matches.
+
+Every cell's result is saved in the results store as soon as it is known
+(``.kport/matrix/cells/``, and the run so far in ``.kport/matrix/last.json``),
+each BUG cell's counterexample with its trace in ``.kport/results/``.  Ctrl-C
+prints and saves the cells finished so far (and the counterexample of the
+interrupted cell, if it had found one), and exits 130.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .engine.errors import UsageError
+from .engine.errors import Interrupted, KportError, UsageError
 from .engine.explorer import Result, check
 from .scenario import FIND, Scenario, get_scenario, program, scenarios
 from .variants import parse_variant
@@ -54,7 +60,10 @@ def cells(names: list[str], variants: list[str]) -> list[tuple[type[Scenario], s
         sc = list(every.values())
     exact = [v for v in variants if not _is_pattern(v)]
     for v in exact:
-        parse_variant(v)  # unknown names are a usage error
+        try:
+            parse_variant(v)  # unknown names are a usage error
+        except UsageError as e:
+            raise type(e)(f"--variant {v}: {e}") from None
     pats = [v for v in variants if _is_pattern(v)]
     known = {v for s in every.values() for v in s.expect}
     for p in pats:
@@ -141,11 +150,19 @@ class _Progress:
             self.bar.stop()
 
 
-def run(todo: list[tuple[type[Scenario], str, str]], seconds: float | None, traces: bool) -> list[dict[str, Any]]:
-    """Run the cells; with ``traces``, each BUG cell also carries its annotated trace."""
+def run(
+    todo: list[tuple[type[Scenario], str, str]],
+    seconds: float | None,
+    traces: bool,
+    *,
+    results: list[dict[str, Any]] | None = None,
+    on_cell: Callable[[dict[str, Any], Result], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run the cells; with ``traces``, each BUG cell also carries its annotated trace.
+    ``results`` (if given) is filled as cells finish, ``on_cell`` called after each."""
     from .report import annotated_trace
 
-    results = []
+    results = [] if results is None else results
     bar = _Progress(len(todo))
     try:
         for s, v, e in todo:
@@ -157,10 +174,82 @@ def run(todo: list[tuple[type[Scenario], str, str]], seconds: float | None, trac
                     tr.pop("machine", None)
                     c["trace"] = tr
             results.append(c)
+            if on_cell is not None:
+                on_cell(c, r)
             bar.advance()
     finally:
         bar.stop()
     return results
+
+
+class _Saver:
+    """Saves each finished cell in the results store; a store that cannot be
+    written is one warning on stderr, and the run goes on."""
+
+    def __init__(self, args: argparse.Namespace, total: int) -> None:
+        self.selection = {
+            "scenario": list(args.scenario),
+            "variant": list(args.variant),
+            "time_budget": args.seconds,
+        }
+        self.total = total
+        self.cells: list[dict[str, Any]] = []
+        self.timing: dict[str, float] = {}
+        self.store: Any = None
+        try:
+            from .store import Store
+
+            self.store = Store()
+        except KportError as e:
+            self._warn(e)
+
+    def _warn(self, e: KportError) -> None:
+        print(f"kport: warning: matrix results not saved: {e.one_line()}", file=sys.stderr)
+        self.store = None
+
+    def _doc(self, finished: bool, interrupted: bool) -> dict[str, Any]:
+        return {
+            "selection": self.selection,
+            "finished": finished,
+            "interrupted": interrupted,
+            "cells_total": self.total,
+            "cells": self.cells,
+            "mismatches": sum(1 for c in self.cells if c["match"] is False),
+            "timing": {"cells": dict(self.timing)},
+        }
+
+    def cell(self, c: dict[str, Any], r: Result) -> None:
+        from .store import cell_name
+
+        saved = {k: v for k, v in c.items() if k not in ("seconds", "trace")}
+        self.cells.append(saved)
+        self.timing[cell_name(c["scenario"], c["variant"])] = c["seconds"]
+        if self.store is None:
+            return
+        try:
+            self.store.save_cell(saved, c["seconds"])
+            self.counterexample(r)
+            self.store.save_matrix(self._doc(False, False))
+        except KportError as e:
+            self._warn(e)
+
+    def counterexample(self, r: Result) -> None:
+        if self.store is None or r.token is None or r.counterexample is None:
+            return
+        from .store import result_record, trace_of
+
+        try:
+            self.store.save_result(result_record(r, trace_of(program(r.program, r.variant), r), "matrix"))
+        except KportError as e:
+            self._warn(e)
+
+    def finish(self, interrupted: bool) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save_matrix(self._doc(not interrupted, interrupted))
+        except KportError as e:
+            self._warn(e)
 
 
 def run_matrix(args: argparse.Namespace) -> int:
@@ -168,7 +257,16 @@ def run_matrix(args: argparse.Namespace) -> int:
 
     todo = cells(args.scenario, args.variant)
     html = getattr(args, "html", None)
-    results = run(todo, args.seconds, traces=bool(html))
+    saver = _Saver(args, len(todo))
+    results: list[dict[str, Any]] = []
+    interrupted = False
+    try:
+        run(todo, args.seconds, traces=bool(html), results=results, on_cell=saver.cell)
+    except KeyboardInterrupt as e:
+        interrupted = True
+        if isinstance(e, Interrupted) and e.partial is not None:
+            saver.counterexample(e.partial)
+    saver.finish(interrupted)
     bad = [c for c in results if c["match"] is False]
     if args.json:
         print(json.dumps({"cells": results, "mismatches": len(bad)}, indent=2, sort_keys=True))
@@ -184,4 +282,10 @@ def run_matrix(args: argparse.Namespace) -> int:
             table.rich_table(results, sys.stdout)
         else:
             table.plain(results, sys.stdout)
+    if interrupted:
+        print(
+            f"kport: interrupted after {len(results)} of {len(todo)} cells; the finished cells are shown and saved",
+            file=sys.stderr,
+        )
+        return 130
     return 0 if not bad else 1

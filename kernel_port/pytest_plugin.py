@@ -52,25 +52,65 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("kp_replay", "replay this token instead of exploring", default="")
 
 
+def _ini(config: pytest.Config, name: str) -> str:
+    """Where an ini value came from, for messages: ``kp_seed in pyproject.toml``."""
+    path = config.inipath
+    return f"{name} in {path.name if path is not None else 'the ini file'}"
+
+
 class Settings:
+    """The plugin's options.  A bad value is a usage error naming where it came
+    from: the flag (``--kp-variant``) or the ini file (``kp_variant in tox.ini``)."""
+
     def __init__(self, config: pytest.Config) -> None:
         cli_v = config.getoption("kp_variant") or []
         ini_v = str(config.getini("kp_variant") or "")
         raw = cli_v if cli_v else [ini_v]
         self.variants: list[str] = [v for item in raw for v in re.split(r"[,\s]+", item) if v]
-        self.strategy: str = config.getoption("kp_strategy") or str(config.getini("kp_strategy") or "") or "dfs"
+        if self.variants:
+            _check_variants(self.variants, "--kp-variant" if cli_v else _ini(config, "kp_variant"))
+        ini_strategy = str(config.getini("kp_strategy") or "").strip()
+        self.strategy: str = config.getoption("kp_strategy") or ini_strategy or "dfs"
         if self.strategy not in STRATEGIES:
-            raise pytest.UsageError(f"kp_strategy: expected one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+            raise pytest.UsageError(
+                f"{_ini(config, 'kp_strategy')}: expected one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+            )
         seed = config.getoption("kp_seed")
         ini_seed = str(config.getini("kp_seed") or "").strip()
         if seed is None and ini_seed:
             try:
                 seed = int(ini_seed)
             except ValueError:
-                raise pytest.UsageError(f"kp_seed: expected a whole number, got {ini_seed!r}") from None
+                raise pytest.UsageError(
+                    f"{_ini(config, 'kp_seed')}: expected a whole number, got {ini_seed!r}"
+                ) from None
+        if seed is not None and seed < 0:
+            where = "--kp-seed" if config.getoption("kp_seed") is not None else _ini(config, "kp_seed")
+            raise pytest.UsageError(f"{where}: expected a seed >= 0, got {seed}")
         self.seed_given = seed is not None
         self.seed: int = seed if seed is not None else random.SystemRandom().randrange(10_000)
-        self.replay: str = config.getoption("kp_replay") or str(config.getini("kp_replay") or "").strip()
+        cli_replay = config.getoption("kp_replay")
+        self.replay: str = cli_replay or str(config.getini("kp_replay") or "").strip()
+        if self.replay:
+            from .engine.errors import TokenError
+            from .engine.token import parse
+
+            try:
+                parse(self.replay)
+            except TokenError as e:
+                where = "--kp-replay" if cli_replay else _ini(config, "kp_replay")
+                raise pytest.UsageError(f"{where}: {e.one_line()}") from None
+
+
+def _check_variants(names: list[str], where: str) -> None:
+    from .engine.errors import KportError
+    from .variants import parse_variant
+
+    for v in names:
+        try:
+            parse_variant(v)
+        except KportError as e:
+            raise pytest.UsageError(f"{where}: {e.one_line()}") from None
 
 
 _SETTINGS = pytest.StashKey[Settings]()
@@ -186,7 +226,7 @@ class Kport:
 def _replay_result(prog: Any, sched: Any) -> Any:
     from .engine.explorer import Result, _token, replay
 
-    out, div = replay(prog, sched.choices)
+    out, div = replay(prog, sched.choices, sched.labels)
     verdict = {"complete": "ok", "bug": "bug", "error": "error"}.get(out.status, "inconclusive")
     return Result(
         program=prog.name,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .engine.core import Machine
-from .engine.errors import KportError
+from .engine.errors import ProjectError, UnknownNameError
 from .variants import Variant, load_by_path, parse_variant, project_root
 
 BUG = "BUG"
@@ -143,7 +143,7 @@ def scenarios() -> dict[str, type[Scenario]]:
             for obj in vars(mod).values():
                 if isinstance(obj, type) and issubclass(obj, Scenario) and obj is not Scenario and obj.name:
                     if obj.name in found and found[obj.name] is not obj:
-                        raise KportError(f"scenario name '{obj.name}' is defined twice")
+                        raise ProjectError(f"scenario name '{obj.name}' is defined twice")
                     found[obj.name] = obj
         _SCENARIOS = dict(sorted(found.items()))
     return _SCENARIOS
@@ -154,7 +154,7 @@ def get_scenario(name: str) -> type[Scenario]:
     if name not in sc:
         near = difflib.get_close_matches(name, list(sc), n=3, cutoff=0.4)
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
-        raise KportError(f"unknown scenario '{name}'{hint}; 'kport list' shows them all")
+        raise UnknownNameError(f"unknown scenario '{name}'{hint}; 'kport list' shows them all")
     return sc[name]
 
 

@@ -129,12 +129,13 @@ def source(name: str, variant: str = "v6.17", kernel_tree: str | None = None, wi
     if not tree:
         notes.append("(pass --kernel-tree PATH, or set KPORT_KERNEL_TREE, to show the C original beside it)")
         return "\n".join(notes) + "\n\n" + "".join(py_lines)
+    where = "--kernel-tree" if kernel_tree else "$KPORT_KERNEL_TREE"
     root = Path(tree).expanduser()
     if not root.is_dir():
-        raise UsageError(f"--kernel-tree {tree}: not a directory")
+        raise UsageError(f"{where} {tree}: not a directory")
     cpath = root / ref.file
     if not cpath.is_file():
-        raise UsageError(f"{ref.file} is not in the kernel tree {tree}")
+        raise UsageError(f"{where} {tree}: {ref.file} is not in that kernel tree")
     cf = find_c_function(cpath, name)
     if cf is None:
         raise KportError(f"no definition of {name}() found in {cpath} (tree-sitter-c)")

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine.core import Machine
-from .engine.errors import KportError
+from .engine.errors import OptionError, PatchDoesNotApply, ProjectError, UnknownNameError
 
 
 class KernelBase:
@@ -86,40 +86,89 @@ class Patch:
         }
 
 
-class UnknownName(KportError):
-    pass
+UnknownName = UnknownNameError  # the name this module used before the hierarchy in engine/errors.py
+
+
+def _is_clone(p: Path) -> bool:
+    """A kernel_port clone: its scenarios/ and kernel_port/ beside a pyproject.toml naming the project."""
+    if not ((p / "scenarios").is_dir() and (p / "kernel_port").is_dir()):
+        return False
+    try:
+        text = (p / "pyproject.toml").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return 'name = "kernel-port"' in text
 
 
 def project_root() -> Path:
-    """The clone this kport runs from (where patches/ and scenarios/ are)."""
+    """The clone this kport runs from (where patches/ and scenarios/ are).
+
+    Code is loaded only from the project's own folders: ``$KPORT_ROOT`` when the
+    user names one, else the clone this package sits in, else the nearest folder
+    above the working directory that is a kernel_port clone (its pyproject.toml
+    names the project), never an arbitrary ``scenarios/`` folder."""
     import os
 
     env = os.environ.get("KPORT_ROOT")
-    if env:
-        return Path(env).resolve()
+    if env is not None:
+        if not env.strip():
+            raise OptionError("$KPORT_ROOT", "", "is empty (unset it, or name your kernel_port clone)")
+        root = Path(env).expanduser().resolve()
+        if not root.is_dir():
+            raise OptionError("$KPORT_ROOT", env, "is not a folder (it names your kernel_port clone)")
+        if not (root / "scenarios").is_dir():
+            raise OptionError("$KPORT_ROOT", env, "has no scenarios/ folder (it names your kernel_port clone)")
+        return root
     here = Path(__file__).resolve().parent.parent
     if (here / "scenarios").is_dir():
         return here
     cwd = Path.cwd().resolve()
     for p in (cwd, *cwd.parents):
-        if (p / "scenarios").is_dir() and (p / "kernel_port").is_dir():
+        if _is_clone(p):
             return p
-    raise KportError("cannot find the kernel_port project folder (set KPORT_ROOT to your clone)")
+    raise ProjectError("cannot find the kernel_port project folder (run kport inside your clone, or set KPORT_ROOT)")
 
 
 def load_by_path(path: Path, prefix: str) -> Any:
+    """Import the module at ``path`` (a file of the project's patches/ or scenarios/
+    folder) under the private package ``prefix``.  A module that fails to import
+    is a :class:`ProjectError` naming the file and the first line of the error."""
     modname = f"{prefix}.{path.stem.replace('-', '_')}"
-    if modname in sys.modules:
-        return sys.modules[modname]
+    old = sys.modules.get(modname)
+    if old is not None:
+        if Path(getattr(old, "__file__", "") or "").resolve() == path.resolve():
+            return old
+        # Another project's file of the same name: keep both, apart.
+        import hashlib
+
+        tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
+        modname = f"{modname}_{tag}"
+        if modname in sys.modules:
+            return sys.modules[modname]
     if prefix not in sys.modules:
         pkg = type(sys)(prefix)
         pkg.__path__ = []
         sys.modules[prefix] = pkg
     spec = importlib.util.spec_from_file_location(modname, path)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise ProjectError(f"{path} cannot be loaded as a Python module")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[modname] = mod
-    spec.loader.exec_module(mod)
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as e:
+        del sys.modules[modname]
+        where = path
+        if isinstance(e, SyntaxError) and e.lineno:
+            where = Path(f"{path}:{e.lineno}")
+        else:
+            import traceback
+
+            lines = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
+            if lines and lines[-1]:
+                where = Path(f"{path}:{lines[-1]}")
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise ProjectError(f"{where} does not load: {type(e).__name__}: {first}") from None
     return mod
 
 
@@ -186,12 +235,15 @@ _VARIANTS: dict[str, Variant] = {}
 
 
 def parse_variant(spec: str) -> Variant:
-    """``TREE+PATCH+...`` -> Variant; unknown names and misapplied patches are errors."""
+    """``TREE+PATCH+...`` -> Variant; unknown names and misapplied patches are errors
+    (:class:`UnknownNameError`, :class:`PatchDoesNotApply`), each one line."""
     if not isinstance(spec, str) or not spec.strip():
         raise UnknownName("empty variant name")
     spec = spec.strip()
     if spec in _VARIANTS:
         return _VARIANTS[spec]
+    if not spec.isprintable():
+        raise UnknownName(f"malformed variant {spec!r}: a variant name is printable text (TREE+PATCH+...)")
     parts = spec.split("+")
     if any(not p for p in parts):
         raise UnknownName(f"malformed variant '{spec}': empty part between '+' signs")
@@ -216,7 +268,9 @@ def parse_variant(spec: str) -> Variant:
         if pname in (c.name for c in chosen):
             raise UnknownName(f"patch '{pname}' appears twice in '{spec}'")
         if base not in p.applies_to:
-            raise UnknownName(f"patch '{pname}' does not apply to '{base}' (it applies to {', '.join(p.applies_to)})")
+            raise PatchDoesNotApply(
+                f"patch '{pname}' does not apply to '{base}' (it applies to {', '.join(p.applies_to)})"
+            )
         chosen.append(p)
         base = f"{base}+{pname}"
     bases = tuple(p.cls for p in reversed(chosen)) + (tree.cls,)

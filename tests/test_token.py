@@ -14,7 +14,7 @@ from kernel_port.engine.token import Schedule, parse
 def test_round_trip() -> None:
     s = Schedule("engine.lost-ipi", "v6.17", 1, [0, 1, 3, 0, 2])
     tok = s.token()
-    assert tok.startswith("kp1:")
+    assert tok.startswith("kp2:")
     back = parse(tok)
     assert back == s
     assert parse("  " + tok + "\n") == s
@@ -32,7 +32,7 @@ def _tok(obj: object) -> str:
         ("hello", "not a kernel_port token"),
         ("kp1", "missing ':'"),
         ("kp1:", "empty token"),
-        ("kp9:abcd", "version 'kp9'"),
+        ("kp9:abcd", "version 'kp9' is newer"),
         ("kp0:abcd", "version 'kp0'"),
         ("kp1:!!!!", "not base64url"),
         ("kp1:abcd", "does not decompress"),

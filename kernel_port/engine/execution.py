@@ -290,7 +290,10 @@ class ReplayDriver:
     * otherwise the actor's next step is new (a patch added it): it runs, and the
       recorded step is still expected after it;
     * a recorded value choice the program no longer asks for is skipped, and a
-      value choice it newly asks for takes option 0 (no fault).
+      value choice it newly asks for takes option 0 (no fault);
+    * when the recording is used up and the program can still move (a fix that
+      adds steps), the run goes on with the default schedule: the CPU that ran
+      last if it can, else the lowest-numbered actor, option 0 for values.
 
     Every such departure is a line in ``notes``; more than ``MAX_EDITS`` of them,
     or a recorded step whose actor cannot move at all, ends the replay with a
@@ -310,6 +313,8 @@ class ReplayDriver:
         self.taken: list[Label] = []  # the label of every choice made, in order
         self.skipped: set[int] = set()
         self.edits = 0
+        self.last_cpu = -1
+        self.extended = False
 
     # -- raw replay (kp1) -----------------------------------------------------
     def _next(self, what: str) -> int:
@@ -395,11 +400,10 @@ class ReplayDriver:
         while True:
             self._skip()
             if self.pos >= len(labels):
-                self.diverged = (
-                    f"step {step}: the schedule ended after its {len(labels)} choices while "
-                    f"{', '.join(describe(lab(a)) for a in enabled)} could still move"
-                )
-                return None
+                if not self._extend(step):
+                    return None
+                a = self.last_cpu if self.last_cpu in enabled else min(enabled)
+                return self._take(a, lab(a), consume=False, m=m)
             rec, raw = labels[self.pos], self.choices[self.pos]
             if rec[2].startswith("="):
                 # A value choice the program no longer makes here.
@@ -408,10 +412,10 @@ class ReplayDriver:
                 self.pos += 1
                 continue
             if raw in enabled and lab(raw) == rec:
-                return self._take(raw, rec, consume=True)
+                return self._take(raw, rec, consume=True, m=m)
             for a in enabled:
                 if lab(a) == rec:
-                    return self._take(a, rec, consume=True)
+                    return self._take(a, rec, consume=True, m=m)
             named = [a for a in enabled if lab(a)[0] == rec[0]]
             if not named:
                 could = "; ".join(describe(lab(a)) for a in enabled)
@@ -425,7 +429,7 @@ class ReplayDriver:
             if (now[0], now[2], now[3]) == (rec[0], rec[2], rec[3]):
                 if not self._note(f"step {step}: {describe(rec)} now runs in {now[1] or 'the scenario'}"):
                     return None
-                return self._take(a, now, consume=True)
+                return self._take(a, now, consume=True, m=m)
             j = self._later(rec[0], now)
             if j is not None:
                 gone = [
@@ -442,13 +446,24 @@ class ReplayDriver:
                 continue
             if not self._note(f"step {step}: {describe(now)} is not in the recording; ran it"):
                 return None
-            return self._take(a, now, consume=False)
+            return self._take(a, now, consume=False, m=m)
 
-    def _take(self, a: int, label: Label, *, consume: bool) -> int:
+    def _take(self, a: int, label: Label, *, consume: bool, m: Machine) -> int:
         if consume:
             self.pos += 1
+        if a < m.ncpus:
+            self.last_cpu = a
         self.taken.append(label)
         return a
+
+    def _extend(self, step: int) -> bool:
+        if not self.extended:
+            self.extended = True
+            return self._note(
+                f"step {step}: the recorded schedule is used up; the run goes on with the default schedule "
+                "(the CPU that ran last, else the lowest-numbered actor; no faults)"
+            )
+        return True
 
     def value(self, n: int, what: str) -> int:
         if self.labels is None:
@@ -458,10 +473,12 @@ class ReplayDriver:
         step = cpu.m.nsteps if cpu is not None else 0
         self._skip()
         if self.pos >= len(self.labels):
-            self.diverged = f"step {step}: the schedule ended before {describe(here)}"
-            raise _ScheduleEnd(what)
+            if not self._extend(step):
+                raise _ScheduleEnd(what)
+            self.taken.append(here)
+            return 0
         rec, raw = self.labels[self.pos], self.choices[self.pos]
-        if rec[2] == here[2]:
+        if (rec[0], rec[2]) == (here[0], here[2]):
             if not 0 <= raw < n:
                 self.diverged = f"step {step}: the recorded {describe(rec)} = {raw} is out of range here ({n} options)"
                 raise _ScheduleEnd(what)

@@ -530,7 +530,11 @@ def replay(program: Program, choices: list[int], labels: list[Label] | None = No
     div = drv.diverged
     if div is None and drv.unused():
         done = len(choices) - drv.unused()
-        div = f"the execution ended ({out.status}) after {done} of the schedule's {len(choices)} choices"
+        text = f"the execution ended ({out.status}) after {done} of the schedule's {len(choices)} choices"
+        if labels is None:
+            div = text
+        else:
+            out.notes.append(text + "; the rest was not needed")
     return out, div
 
 

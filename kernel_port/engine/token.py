@@ -51,7 +51,7 @@ MAX_PAYLOAD = 8 * 1024 * 1024
 
 Label = tuple[str, str, str, str]  # (actor, function, primitive, object)
 
-_HEAD = re.compile(r"^kp(\d{1,6})$")
+_HEAD = re.compile(r"kp(\d{1,6})")
 
 
 @dataclass
@@ -98,7 +98,7 @@ def parse(token: str) -> Schedule:
     head, sep, body = token.partition(":")
     if not sep:
         raise TokenError("malformed token: missing ':' after the version")
-    mv = _HEAD.match(head)
+    mv = _HEAD.fullmatch(head)
     if mv is None:
         raise TokenError(f"not a kernel_port token: '{_clip(head)}' is not a version (tokens start with 'kp2:')")
     if head not in READS:
@@ -172,5 +172,5 @@ def _labels(table: object, idx: object, n: int) -> list[Label]:
 
 
 def _clip(text: str, n: int = 20) -> str:
-    text = text.encode("ascii", "backslashreplace").decode()
+    text = repr(text)[1:-1]  # control characters and newlines escaped: one line, always
     return text if len(text) <= n else text[: n - 3] + "..."
