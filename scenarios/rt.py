@@ -122,6 +122,17 @@ class RtPushScenario(Scenario):
         k.raw_spin_rq_unlock(r)
         local_irq_enable()
 
+    def _pullers(self, k: Any) -> None:
+        """The 190 FIFO-50 nanosleep loops as one stream of pulls from one CPU.  A pull during
+        a walk only bumps rto_loop_next, which the walk reads once per pass, so many pulls
+        between two reads do what one does; the stand-in pulls back to back."""
+        cpu = smp_processor_id()
+        while True:
+            busy_loop(PULL_GAP_NS, "fifo50 tasks wake, run and sleep")
+            # A pull runs inside __schedule() (the FIFO-50 task going to sleep).
+            sched_point()
+            self.pull(k, cpu)
+
     def preemption_point(self, k: Any, cpu: int) -> None:
         """The running task reaches a preemption point: schedule if a reschedule is pending
         (need_resched(): one read of current's TIF_NEED_RESCHED)."""
@@ -242,13 +253,6 @@ class SelfIpiLoop(RtPushScenario):
         while True:
             busy_loop(KWORKER_SLICE_NS, "kworker/0 works in the kernel (preemption off)")
             self.work_ns += KWORKER_SLICE_NS
-
-    def _pullers(self, k: Any) -> None:
-        cpu = smp_processor_id()
-        while True:
-            busy_loop(PULL_GAP_NS, "fifo50 tasks wake, run and sleep")
-            sched_point()
-            self.pull(k, cpu)
 
     def cpu0(self, k: Any) -> None:
         # kworker/0 works in the kernel with preemption off (one step of its task), then
@@ -509,17 +513,6 @@ class PushIpiStorm(RtPushScenario):
         reschedule is pending (the engine's preemption point runs the schedule hooks)."""
         while True:
             busy_loop(CFS_SLICE_NS, "cfs task: kernel work")
-
-    def _pullers(self, k: Any) -> None:
-        """The 190 FIFO-50 nanosleep loops as one stream of pulls from one CPU.  A pull during
-        a walk only bumps rto_loop_next, which the walk reads once per pass, so many pulls
-        between two reads do what one does; the stand-in pulls back to back."""
-        cpu = smp_processor_id()
-        while True:
-            busy_loop(PULL_GAP_NS, "fifo50 tasks wake, run and sleep")
-            # A pull runs inside __schedule() (the FIFO-50 task going to sleep).
-            sched_point()
-            self.pull(k, cpu)
 
     def cpu0(self, k: Any) -> None:
         self.target(k, 0)
