@@ -156,21 +156,6 @@ def tool_versions(tools: dict[str, str]) -> dict[str, str]:
     return {"spin": spin_v, "gcc": gcc_v}
 
 
-def pin_to_one_core() -> str:
-    """Re-exec under taskset -c 0 unless pinned already; returns a note."""
-    try:
-        aff = os.sched_getaffinity(0)
-    except AttributeError:
-        return "not pinned (no sched_getaffinity on this platform)"
-    if len(aff) == 1:
-        return f"pinned to CPU {next(iter(aff))} (of {os.cpu_count()} online)"
-    ts = shutil.which("taskset")
-    if ts is None:
-        return f"NOT pinned: taskset is not installed; ran on {len(aff)} cores (both tools single-threaded anyway)"
-    os.execv(ts, [ts, "-c", "0", sys.executable, *sys.argv])
-    raise AssertionError("unreachable")
-
-
 # -- SPIN -----------------------------------------------------------------------------------------
 
 
@@ -563,6 +548,12 @@ def markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _pin() -> str:
+    from pinning import pin_to_one_core  # bench/ is on sys.path when a bench runs as a script
+
+    return pin_to_one_core()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="one repetition per tool and cell")
@@ -575,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         (RES / "spin_peer.md").write_text(markdown(old))
         return 0 if old["all_agree"] else 1
     tools = tools_or_exit()
-    pin = "not pinned (--no-pin)" if args.no_pin else pin_to_one_core()
+    pin = "not pinned (--no-pin)" if args.no_pin else _pin()
     sys.path.insert(0, str(HERE.parent))
     reps = args.reps or (1 if args.quick else 3)
     vers = tool_versions(tools)

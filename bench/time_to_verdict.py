@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import time
@@ -51,21 +50,6 @@ from kernel_port.variants import parse_variant  # noqa: E402
 
 CELL_GOAL = 2.0
 MATRIX_GOAL = 60.0
-
-
-def pin_to_one_core() -> str:
-    """Re-exec under taskset -c 0 unless pinned already; returns a note."""
-    try:
-        aff = os.sched_getaffinity(0)
-    except AttributeError:
-        return "not pinned (no sched_getaffinity on this platform)"
-    if len(aff) == 1:
-        return f"pinned to CPU {next(iter(aff))} (of {os.cpu_count()} online)"
-    ts = shutil.which("taskset")
-    if ts is None:
-        return f"NOT pinned: taskset is not installed; ran on {len(aff)} cores (single-threaded anyway)"
-    os.execv(ts, [ts, "-c", "0", sys.executable, *sys.argv])
-    raise AssertionError("unreachable")
 
 
 def run_matrix() -> list[dict[str, Any]]:
@@ -200,6 +184,12 @@ def run_scaling(quick: bool, budget: float) -> list[dict[str, Any]]:
     return rows
 
 
+def _pin() -> str:
+    from pinning import pin_to_one_core  # bench/ is on sys.path when a bench runs as a script
+
+    return pin_to_one_core()
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -211,7 +201,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         name, ncpus, variant, faults = args.one
         print(json.dumps(run_one(name, int(ncpus), variant, int(faults), args.budget or 30.0)))
         sys.exit(0)
-    pin = "not pinned (--no-pin)" if args.no_pin else pin_to_one_core()
+    pin = "not pinned (--no-pin)" if args.no_pin else _pin()
     budget = args.budget or (10.0 if args.quick else 30.0)
     t0 = time.perf_counter()
     matrix = run_matrix()

@@ -148,7 +148,6 @@ from ..engine import (
     wake_up_process,
 )
 from ..engine import core as _core
-from ..engine import memory as _memory
 from .smpboot import smp_hotplug_thread
 
 SOFTIRQ_C = "kernel/softirq.c"
@@ -220,15 +219,8 @@ def _tracepoint(event: str, arg: Any) -> None:
     is a softirq number or a tasklet; names are formatted only when the trace is kept."""
     cpu = _core.CUR
     if cpu is not None and cpu.m.tracing:
-        what = f"{softirq_to_name[arg]}_SOFTIRQ" if isinstance(arg, int) else _name(arg)
+        what = f"{softirq_to_name[arg]}_SOFTIRQ" if isinstance(arg, int) else arg.kp_name
         cpu.m.emit(cpu, "note", f"{event}: {what}")
-
-
-def _name(obj: Struct) -> str:
-    """An object's name, on a CPU or at set-up."""
-    cpu = _core.CUR
-    names = cpu.m.names if cpu is not None else _memory.building().names
-    return names.get(obj.__dict__["_oid"], "?")
 
 
 def preempt_count_set(pc: int) -> None:
@@ -327,7 +319,7 @@ class tasklet_struct(Struct):
 
     def __init__(self, name: str | None = None, **init: Any) -> None:
         super().__init__(name, **init)
-        nm = _name(self)
+        nm = self.kp_name
         d = self.__dict__
         if d["state"] is None:
             d["state"] = atomic_t(name=f"{nm}.state")
@@ -661,7 +653,7 @@ class softirq_c:
             "counter",
             lambda v: not v & (1 << TASKLET_STATE_RUN),
             what="wait_on_bit",
-            hint=f"{_name(t)} to finish running",
+            hint=f"{t.kp_name} to finish running",
         )
 
     @kfunc(INTERRUPT_H, line=755)
@@ -715,7 +707,7 @@ class softirq_c:
         if test_and_clear_wake_up_bit(TASKLET_STATE_SCHED, t.state):
             return True
         what = "callback" if t.use_callback else "func"
-        WARN_ON_ONCE(True, f"tasklet SCHED state not set: {what} of {_name(t)}")
+        WARN_ON_ONCE(True, f"tasklet SCHED state not set: {what} of {t.kp_name}")
         return False
 
     @kfunc(SOFTIRQ_C, line=808)
