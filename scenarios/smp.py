@@ -57,8 +57,8 @@ class HotplugLostIpi(Scenario):
     halts or finishes; interrupt arrival points are still explored at every
     step).  Every CPU's four stop_machine acknowledgements are dependent
     atomic decrements, so each extra preemption multiplies the schedules:
-    with one preemption the search takes minutes (measured in bench/), and
-    with none it takes several seconds per cell, over the 2 s goal.  Every
+    with one preemption the v6.17 search takes about 10,700 executions (over
+    half a minute), with none 389 (about a second per cell).  Every
     CPU idles in a plain ``hlt`` loop: the nohz tick is not part of this
     scenario.
     """

@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """DPOR against plain exhaustive enumeration on random small programs.
 
-Hypothesis generates programs of 2-3 CPUs over up to 4 shared variables, each
-CPU running up to 5 operations (reads, writes, atomic adds, cmpxchg, IPIs to
-a CPU whose handler also touches shared variables, interrupts-off sections,
-assertions).  For every program, DPOR (source sets + sleep sets) must reach
-exactly the final states and the violations that enumerating every
-interleaving reaches, with no more executions; and for programs without
-violations it must run exactly one complete execution per Mazurkiewicz trace
-(counted by brute force from the enumeration).
+Hypothesis generates programs of 2-3 CPUs over up to 4 shared variables and
+two atomic counters, each CPU running up to 5 operations (reads, writes,
+cmpxchg, commuting updates -- atomic_add/inc/sub/dec and IPIs, several of
+which may target the same CPU -- with reads, sets, value-returning RMWs and
+spins on the counters they update, IPIs to a CPU whose handler also touches
+shared variables, interrupts-off sections, locks, assertions).  For every
+program, DPOR (source sets + sleep sets) must reach exactly the final states
+and the violations that enumerating every interleaving reaches, with no more
+executions; and for programs without violations it must run exactly one
+complete execution per Mazurkiewicz trace (counted by brute force from the
+enumeration, where commuting updates of one key commute like reads).
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from kernel_port.engine import (
     apic_eoi,
     apic_send_IPI,
     atomic_add,
+    atomic_dec,
+    atomic_inc,
+    atomic_inc_return,
+    atomic_read,
+    atomic_set,
+    atomic_sub,
     atomic_t,
     cmpxchg,
     cpu_relax,
@@ -37,10 +46,12 @@ from kernel_port.engine import (
     raw_spin_unlock,
     raw_spinlock_t,
 )
+from kernel_port.engine.core import ACQUIRE, UPDATE
 from kernel_port.engine.dpor import explore
 
 VEC = 0xF5
 NVARS = 4
+NCNT = 2
 
 
 class Mem(Struct):
@@ -57,7 +68,13 @@ def var(i: int) -> str:
 op_st = st.one_of(
     st.tuples(st.just("r"), st.integers(0, NVARS - 1)),
     st.tuples(st.just("w"), st.integers(0, NVARS - 1), st.integers(1, 2)),
-    st.tuples(st.just("add"), st.integers(0, NVARS - 1)),
+    st.tuples(st.just("add"), st.integers(0, NCNT - 1)),
+    # Commuting updates of the counters, and the accesses they must not commute with.
+    st.tuples(st.sampled_from(["inc", "dec", "sub"]), st.integers(0, NCNT - 1)),
+    st.tuples(st.just("cread"), st.integers(0, NCNT - 1)),
+    st.tuples(st.just("cset"), st.integers(0, NCNT - 1), st.integers(0, 2)),
+    st.tuples(st.just("crmw"), st.integers(0, NCNT - 1)),
+    st.tuples(st.just("cwait"), st.integers(0, NCNT - 1)),
     st.tuples(st.just("cas"), st.integers(0, NVARS - 1), st.integers(0, 1), st.integers(1, 2)),
     st.tuples(st.just("ipi"), st.integers(0, 2)),
     st.tuples(st.just("cli"), st.integers(1, 2)),
@@ -73,7 +90,7 @@ def program_st(with_asserts: bool) -> Any:
     return st.tuples(
         st.integers(2, 3),
         st.lists(st.lists(ops, max_size=5), min_size=3, max_size=3),
-        st.lists(st.tuples(st.sampled_from(["r", "w", "add"]), st.integers(0, NVARS - 1)), max_size=2),
+        st.lists(st.tuples(st.sampled_from(["r", "w", "add", "cread"]), st.integers(0, NVARS - 1)), max_size=2),
     )
 
 
@@ -82,7 +99,7 @@ def make(spec: Any, results: dict[str, Any]) -> SimpleProgram:
 
     def build(m: Any) -> Any:
         mem = Mem(name="mem")
-        cnt = atomic_t(name="cnt")
+        cnts = [atomic_t(name=f"cnt{i}") for i in range(NCNT)]
         locks = [raw_spinlock_t(name="L0"), raw_spinlock_t(name="L1")]
         logs: list[list[Any]] = [[] for _ in range(ncpus)]
         hlog: list[Any] = []
@@ -94,8 +111,10 @@ def make(spec: Any, results: dict[str, Any]) -> SimpleProgram:
                     hlog.append(getattr(mem, var(i)))
                 elif kind == "w":
                     setattr(mem, var(i), 3)
+                elif kind == "cread":
+                    hlog.append(("c", atomic_read(cnts[i % NCNT])))
                 else:
-                    atomic_add(1, cnt)
+                    atomic_add(1, cnts[i % NCNT])
 
         m.register_vector(VEC, "TEST_VECTOR", handler)
 
@@ -107,7 +126,23 @@ def make(spec: Any, results: dict[str, Any]) -> SimpleProgram:
                 elif kind == "w":
                     setattr(mem, var(op[1]), op[2])
                 elif kind == "add":
-                    atomic_add(1, cnt)
+                    atomic_add(1, cnts[op[1] % NCNT])
+                elif kind == "inc":
+                    atomic_inc(cnts[op[1]])
+                elif kind == "dec":
+                    atomic_dec(cnts[op[1]])
+                elif kind == "sub":
+                    atomic_sub(2, cnts[op[1]])
+                elif kind == "cread":
+                    logs[c].append(atomic_read(cnts[op[1]]))
+                elif kind == "cset":
+                    atomic_set(cnts[op[1]], op[2])
+                elif kind == "crmw":
+                    logs[c].append(atomic_inc_return(cnts[op[1]]))
+                elif kind == "cwait":
+                    # Spin until the counter is non-zero (the updates wake it).
+                    while atomic_read(cnts[op[1]]) == 0:
+                        cpu_relax()
                 elif kind == "cas":
                     logs[c].append(cmpxchg(mem, var(op[1]), op[2], op[3]))
                 elif kind == "ipi":
@@ -138,9 +173,9 @@ def make(spec: Any, results: dict[str, Any]) -> SimpleProgram:
         def final() -> None:
             state = (
                 tuple(mem.raw(var(i)) for i in range(NVARS)),
-                cnt.raw("counter"),
+                tuple(x.raw("counter") for x in cnts),
                 tuple(tuple(x) for x in logs),
-                tuple(sorted(hlog)),
+                tuple(sorted(hlog, key=repr)),
             )
             results["finals"].add(state)
 
@@ -156,7 +191,9 @@ def interleavings(spec: Any) -> int:
     for c in range(ncpus):
         n = 0
         for op in progs[c]:
-            n += {"cli": 2 + op[1] if op[0] == "cli" else 0, "lock": 4, "trylock": 3, "wait": 2}.get(op[0], 1)
+            n += {"cli": 2 + op[1] if op[0] == "cli" else 0, "lock": 4, "trylock": 3, "wait": 2, "cwait": 2}.get(
+                op[0], 1
+            )
         lens.append(n)
     nipi = sum(1 for c in range(ncpus) for op in progs[c] if op[0] == "ipi")
     total = sum(lens) + nipi * (2 + len(handler_ops))
@@ -167,19 +204,27 @@ def interleavings(spec: Any) -> int:
 
 
 def signature(events: list[Any]) -> Any:
+    """The Mazurkiewicz trace of an execution: per key, the order of its accesses
+    up to swapping neighbours that commute (reads with reads, commuting updates
+    with commuting updates).  An event that accesses a key in two ways (an update
+    and a read) counts as a write of it."""
     count: dict[int, int] = defaultdict(int)
     per_key: dict[Any, list[Any]] = defaultdict(list)
     for a, acc in events:
         eid = (a, count[a])
         count[a] += 1
+        kinds: dict[Any, set[str]] = defaultdict(set)
         for k, w in acc:
+            kinds[k].add("U" if w == UPDATE else "W" if w in (True, ACQUIRE) else "R")
+        for k, ks in kinds.items():
+            t = ks.pop() if len(ks) == 1 else "W"
             blocks = per_key[k]
-            if w:
+            if t == "W":
                 blocks.append(("W", eid))
-            elif blocks and blocks[-1][0] == "R":
+            elif blocks and blocks[-1][0] == t:
                 blocks[-1][1].add(eid)
             else:
-                blocks.append(("R", {eid}))
+                blocks.append((t, {eid}))
     return tuple(
         sorted(
             (repr(k), tuple((t, x if t == "W" else tuple(sorted(x))) for t, x in blocks))
@@ -240,3 +285,16 @@ def test_bounded_dpor_covers_every_schedule_within_the_bound(spec: Any, bound: i
     dres: dict[str, Any] = {"finals": set()}
     explore(make(spec, dres), preemption_bound=bound)
     assert within <= dres["finals"]
+
+
+def test_an_entry_an_actor_could_not_take_does_not_put_it_to_sleep() -> None:
+    """A wakeup-tree entry whose actor is not enabled at its node is marked
+    done there without running; the node below must not put it to sleep
+    (it has no next event there: this used to raise KeyError)."""
+    spec = (2, [[("ipi", 1)], [("ipi", 0), ("r", 0)], []], [])
+    nres: dict[str, Any] = {"finals": set()}
+    dres: dict[str, Any] = {"finals": set()}
+    naive = explore(make(spec, nres), reduction=False)
+    dp = explore(make(spec, dres))
+    assert naive.exhausted and dp.exhausted
+    assert dp.errors == 0 and dres["finals"] == nres["finals"]

@@ -69,8 +69,13 @@ NMI_MASK = 0x00F00000
 NMI_VECTOR = 2
 
 Key = Any  # a hashable name of one shared location
-Access = tuple[Key, Any]  # (key, False: read | True: write | ACQUIRE: lock acquisition, a write)
+Access = tuple[Key, Any]  # (key, False: read | True: write | ACQUIRE: lock acquisition, a write | UPDATE)
 ACQUIRE = 2
+# A commuting update: a read-modify-write whose result the code does not use and
+# whose effect commutes with every other UPDATE of the same key (atomic_add/inc/
+# sub/dec, setting a vector in a local APIC's IRR).  Two UPDATEs of one key are
+# independent; an UPDATE and a plain read or write of it are dependent.
+UPDATE = 3
 Accesses = tuple[Access, ...]
 
 

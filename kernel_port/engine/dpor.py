@@ -10,6 +10,9 @@ last, else the lowest actor).
 
 * **Dependence.** Two events are dependent when they touch a common key and
   one of them writes it (an RMW counts as a write even when a cmpxchg fails).
+  Commuting updates (UPDATE: atomic_add/sub/inc/dec without a result, an IPI
+  send) of the same key are independent of each other; a read or write after
+  them races with each one since the last write.
   Interrupt entry writes the CPU's control key, which every step of that CPU
   reads, so an interrupt's arrival point is explored against each step of the
   CPU it interrupts; ``local_irq_*`` write it too.
@@ -47,8 +50,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from .core import ACQUIRE, Accesses, Machine
+from .core import ACQUIRE, UPDATE, Accesses, Machine
 from .execution import Outcome, Program, run
 
 Event = tuple[int, Accesses]  # (actor, accesses)
@@ -72,10 +76,12 @@ class Node:
         "covered",
         "cur",
         "cur_pruned",
+        "depth",
         "done",
         "enabled",
         "enabled_set",
         "irqs",
+        "memo",
         "nopts",
         "preempts",
         "prev_cpu",
@@ -113,12 +119,18 @@ class Node:
         self.preempts = preempts
         self.irqs = irqs  # interrupts enabled, per CPU, before this node's event
         self.waiting = waiting  # CPUs spinning (on a lock, a condition, a store) here
+        self.depth = 0  # index in the exploration stack
+        self.memo: Any = None  # parallel.py's summary of this node; None after a change
 
 
 def independent(a: Accesses, b: Accesses) -> bool:
+    """No common key that one of them writes.  Two commuting updates (UPDATE:
+    atomic_inc/add/dec/sub, an IPI setting a bit in the target's IRR) of the
+    same key are independent of each other; an UPDATE and a read or a write
+    of that key are dependent."""
     for ka, wa in a:
         for kb, wb in b:
-            if ka == kb and (wa or wb):
+            if ka == kb and (wa or wb) and (wa != UPDATE or wb != UPDATE):
                 return False
     return True
 
@@ -219,7 +231,10 @@ class DporDriver:
             if self.reduction:
                 eacc = m.events[d - 1][1]
                 for q in p.sleep | (p.done if self.bound is None else p.covered):
-                    if q != p.actor and independent(p.accs[q], eacc):
+                    # (An actor can be "done" at a node without having run
+                    # there: a wakeup-tree entry it could not take.  It does
+                    # not sleep.)
+                    if q != p.actor and q in p.accs and independent(p.accs[q], eacc):
                         sleep.add(q)
         else:
             sleep = set()
@@ -231,6 +246,7 @@ class DporDriver:
                 accs[q] = m.accesses(q)
         waiting = frozenset(c.id for c in m.cpus if c.wait is not None or (c.awaiting is not None and c.id not in accs))
         node = Node(enabled, sleep, accs, prev, preempts, tuple(c.irqs_on for c in m.cpus), waiting)
+        node.depth = d
         choice: WNode | None = None
         # Follow the wakeup tree below the branch being explored.
         for w in self.subtree:
@@ -300,6 +316,11 @@ class DporDriver:
         last_write: dict[object, int] = {}
         last_acq: dict[object, int] = {}
         reads_since: dict[object, dict[int, int]] = {}
+        # Commuting updates (UPDATE) since the last write, per actor: they do
+        # not race with each other, but a later read or write races with
+        # every one of them, and an update races with the reads and the write
+        # before it (``last_write`` and ``reads_since`` are not reset by one).
+        updates_since: dict[object, dict[int, int]] = {}
         evs: list[Event] = [events[j] for j in range(L)]
         actors = [e[0] for e in evs]
         races: list[tuple[int, int]] = []
@@ -319,6 +340,12 @@ class DporDriver:
                     la = last_acq.get(k)
                     if la is not None and actors[la] != a:
                         acq_races.append(la)
+                if w != UPDATE:
+                    us = updates_since.get(k)
+                    if us:
+                        for ua, ui in us.items():
+                            if ua != a:
+                                cands.add(ui)
                 if w:
                     rs = reads_since.get(k)
                     if rs:
@@ -353,9 +380,16 @@ class DporDriver:
             for k, w in acc:
                 if w == ACQUIRE:
                     last_acq[k] = j
-                if w:
+                if w == UPDATE:
+                    us = updates_since.get(k)
+                    if us is None:
+                        updates_since[k] = {a: j}
+                    else:
+                        us[a] = j
+                elif w:
                     last_write[k] = j
                     reads_since[k] = {}
+                    updates_since[k] = {}
                 else:
                     rs = reads_since.get(k)
                     if rs is None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import core
-from .core import ACQUIRE, CPU, HARDIRQ_MASK, NMI_MASK, NMI_VECTOR, SOFTIRQ_MASK, SOFTIRQ_OFFSET
+from .core import ACQUIRE, CPU, HARDIRQ_MASK, NMI_MASK, NMI_VECTOR, SOFTIRQ_MASK, SOFTIRQ_OFFSET, UPDATE
 from .errors import KernelBUG, KernelWARN, SleepingInAtomic
 from .memory import Struct, field, fmt
 
@@ -62,7 +62,8 @@ def smp_store_release(obj: Struct, name: str, value: Any) -> None:
 def _rmw(obj: Struct, name: str, what: str, fn: Callable[[Any], tuple[bool, Any, Any]], kind: Any = True) -> Any:
     """One read-modify-write step.  ``fn(old) -> (store?, new, result)``.
 
-    ``kind`` is the access kind announced (ACQUIRE for a lock attempt)."""
+    ``kind`` is the access kind announced (ACQUIRE for a lock attempt, UPDATE for an
+    update whose result is not used: it reads nothing a spin loop could wait on)."""
     d = obj.__dict__
     cpu = core.CUR
     if cpu is None:
@@ -72,7 +73,8 @@ def _rmw(obj: Struct, name: str, what: str, fn: Callable[[Any], tuple[bool, Any,
         return res
     key = (d["_oid"], name)
     cpu.park(((key, kind),), what)
-    cpu.reads.setdefault(key, cpu.m.version.get(key, 0))
+    if kind != UPDATE:
+        cpu.reads.setdefault(key, cpu.m.version.get(key, 0))
     old = d[name]
     store, new, res = fn(old)
     if store:
@@ -135,19 +137,19 @@ def atomic_set_release(v: atomic_t, i: int) -> None:
 
 
 def atomic_add(i: int, v: atomic_t) -> None:
-    _rmw(v, "counter", "atomic_add", lambda c: (True, c + i, None))
+    _rmw(v, "counter", "atomic_add", lambda c: (True, c + i, None), kind=UPDATE)
 
 
 def atomic_sub(i: int, v: atomic_t) -> None:
-    _rmw(v, "counter", "atomic_sub", lambda c: (True, c - i, None))
+    _rmw(v, "counter", "atomic_sub", lambda c: (True, c - i, None), kind=UPDATE)
 
 
 def atomic_inc(v: atomic_t) -> None:
-    _rmw(v, "counter", "atomic_inc", lambda c: (True, c + 1, None))
+    _rmw(v, "counter", "atomic_inc", lambda c: (True, c + 1, None), kind=UPDATE)
 
 
 def atomic_dec(v: atomic_t) -> None:
-    _rmw(v, "counter", "atomic_dec", lambda c: (True, c - 1, None))
+    _rmw(v, "counter", "atomic_dec", lambda c: (True, c - 1, None), kind=UPDATE)
 
 
 def atomic_add_return(i: int, v: atomic_t) -> int:
@@ -662,10 +664,14 @@ def might_sleep(what: str = "might_sleep()") -> None:
 
 
 def apic_send_IPI(target: int, vector: int) -> None:
-    """Send ``vector`` to CPU ``target`` (one step; a lost-IPI fault may drop it)."""
+    """Send ``vector`` to CPU ``target`` (one step; a lost-IPI fault may drop it).
+
+    Setting a bit in the target's IRR commutes with every other send to it (the IRR
+    is a set; "coalesced" only names which send came second), so the step is an
+    UPDATE of the target's APIC: dependent with its interrupt entry, EOI and reads."""
     cpu = _cpu()
     m = cpu.m
-    cpu.park(((("apic", target), True),), "send_IPI")
+    cpu.park(((("apic", target), UPDATE),), "send_IPI")
     result = m.send_ipi(cpu, target, vector)
     if m.tracing:
         kind = "fault" if result == "LOST" else "step"

@@ -13,6 +13,13 @@ v6.17 is here:
   callback *before* unlocking it; ``csd_lock`` ends with ``smp_mb()`` and
   ``csd_unlock`` clears only the lock bit.  The C field ``flags`` is kept in
   the node's ``u_flags`` slot of the ported CSD (so traces say ``u_flags``).
+  ``csd_lock_wait`` spins on the lock bit with ``cpu_relax()``; like the
+  ``smp_cond_load_acquire()`` of v6.17 it is modelled as one step taken when
+  the bit is clear (``await_field``: re-reads that find it set change
+  nothing).  Written as a ``cpu_relax()`` loop, the pause re-read everything
+  the waiter had read since its previous pause -- the queue it had just
+  added to -- which made the target's drain of that queue a race of its own
+  and doubled the executions of smp.hotplug-lost-ipi for no new behaviour.
 * ``smp_call_function_single`` checks the target's online bit before it
   locks and queues; the caller-owned CSD API is ``__smp_call_function_single
   (cpu, csd, wait)``, with no online check at all (callers such as the
@@ -42,8 +49,8 @@ from ..engine import (
     WARN_ON_ONCE,
     PerCpu,
     Struct,
+    await_field,
     cpu_online,
-    cpu_relax,
     field,
     in_task,
     irqs_disabled,
@@ -101,8 +108,8 @@ class Linux_v3_10(Linux):  # type: ignore[misc, valid-type]
     # -- csd lock ----------------------------------------------------------------
     @kfunc(SMP_C, V, line=107)
     def csd_lock_wait(self, csd: call_single_data_t) -> None:
-        while csd.node.u_flags & CSD_FLAG_LOCK:
-            cpu_relax(self._wait_hint(csd))
+        # The spin on the lock bit, reduced to a wait (see the module docstring).
+        await_field(csd.node, "u_flags", lambda v: not v & CSD_FLAG_LOCK, hint=self._wait_hint(csd))
 
     @kfunc(SMP_C, V, line=113)
     def csd_lock(self, csd: call_single_data_t) -> None:
