@@ -90,6 +90,33 @@ def storm_goal() -> dict[str, Any]:
     return {"goal": goal, "met": not slow, "detail": detail}
 
 
+def parallel_goals() -> list[dict[str, Any]]:
+    """DESIGN's parallel goals: >= 1.8x on 2 cores, and the distributed run's agreement."""
+    goal = "Parallel: split search >= 1.8x on 2 cores, results identical to serial (bench/parallel.py)"
+    dgoal = "Distributed: Dask cluster on loopback, same verdicts and execution counts (bench/parallel.py)"
+    if not (RES / "parallel.json").exists():
+        return [
+            {"goal": goal, "met": None, "detail": "not run (python bench/parallel.py)"},
+            {"goal": dgoal, "met": None, "detail": "not run"},
+        ]
+    par = load("parallel.json")
+    rows = par["rows"]
+    detail = "; ".join(f"{r['workload']}: {r['speedup']}x ({r['serial_s']} -> {r['parallel_s']} s)" for r in rows)
+    detail += "; identical: " + ("all" if all(r["identical"] for r in rows) else "NO")
+    d = par.get("dask") or {}
+    if "skipped" in d or not d:
+        dd = {"goal": dgoal, "met": None, "detail": d.get("skipped", "not run")}
+    else:
+        dd = {
+            "goal": dgoal,
+            "met": bool(d["identical"]),
+            "detail": f"{d['workload']}: {d['executions']} executions, identical {d['identical']}, "
+            f"{d['speedup']}x ({d['serial_s']} -> {d['parallel_s']} s)",
+        }
+    met = bool(par["goal_met"]) and all(r["identical"] for r in rows)
+    return [{"goal": goal, "met": met, "detail": detail}, dd]
+
+
 def spin_goal(status: str) -> dict[str, Any]:
     """The peer's summary row: do SPIN and kport give the same verdicts?"""
     goal = "SPIN side-by-side peer: SPIN and kport verdicts agree (bench/spin_peer.py)"
@@ -334,7 +361,7 @@ def main() -> None:
     todo = (
         []
         if args.report_only
-        else (args.only or ["engine_speed", "time_to_verdict", "dpor_quality", "spin_peer", "storm_full"])
+        else (args.only or ["engine_speed", "time_to_verdict", "dpor_quality", "spin_peer", "storm_full", "parallel"])
     )
     if "engine_speed" in todo:
         secs["engine_speed"] = sh(["bench/engine_speed.py", *q])
@@ -350,6 +377,9 @@ def main() -> None:
     if "storm_full" in todo:
         # --quick runs the scaled-down storm (results/storm_small.*); the goal row reads the full size.
         secs["storm_full"] = sh(["bench/storm_full.py", "--size", "small" if args.quick else "full"])
+    if "parallel" in todo:
+        # Not pinned: it measures two worker processes on the two cores.
+        secs["parallel"] = sh(["bench/parallel.py", *q])
     es = load("engine_speed.json")
     tv = load("time_to_verdict.json")
     dq = load("dpor_quality.json")
@@ -377,6 +407,7 @@ def main() -> None:
         },
         spin_goal(spin_status),
         storm_goal(),
+        *parallel_goals(),
     ]
     summary = {
         "quick": quick,
@@ -391,9 +422,8 @@ def main() -> None:
     lines += [f"| {g['goal']} | {mark[g['met']]} | {g['detail']} |" for g in goals]
     lines += [
         "",
-        "Details: engine_speed.md, time_to_verdict.md, dpor_quality.md, spin_peer.md, storm_full.md.  Bench wall time: "
-        + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items())
-        + ".",
+        "Details: engine_speed.md, time_to_verdict.md, dpor_quality.md, spin_peer.md, storm_full.md, parallel.md.  "
+        "Bench wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) + ".",
         "",
     ]
     (RES / "summary.md").write_text("\n".join(lines))

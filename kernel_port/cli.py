@@ -77,6 +77,19 @@ def _depth(text: str) -> int:
     return v
 
 
+def _jobs(text: str) -> int:
+    v = _nonneg(text)
+    if not 1 <= v <= 512:
+        raise argparse.ArgumentTypeError(f"expected a number of worker processes from 1 to 512, got {v}")
+    return v
+
+
+def _address(text: str) -> str:
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx)://[^\s]+", text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a scheduler address like tcp://host:8786, got {text!r}")
+    return text.strip()
+
+
 def _positive_float(text: str) -> float:
     try:
         v = float(text)
@@ -105,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--executions", type=_nonneg, help="execution budget")
     ck.add_argument("--seconds", type=_positive_float, help="time budget")
     ck.add_argument("--pct-depth", type=_depth, default=3)
+    par = ck.add_mutually_exclusive_group()
+    par.add_argument("--jobs", "-j", type=_jobs, help="split the dfs search over N worker processes (same result)")
+    par.add_argument("--dask", type=_address, metavar="ADDRESS", help="split it over a Dask cluster (extra [dist])")
     ck.add_argument("--json", action="store_true")
     ck.add_argument("--width", type=_width, default=44, help="trace column width")
 
@@ -122,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true")
     fmt.add_argument("--html", metavar="FILE", help="write the self-contained HTML report (table still on stdout)")
     mx.add_argument("--seconds", type=_positive_float, help="time budget per cell")
+    mpar = mx.add_mutually_exclusive_group()
+    mpar.add_argument("--jobs", "-j", type=_jobs, help="split each cell's search over N worker processes")
+    mpar.add_argument("--dask", type=_address, metavar="ADDRESS", help="split it over a Dask cluster (extra [dist])")
 
     ex = sub.add_parser("explain", help="the shortest counterexample with C references, in words")
     ex.add_argument("scenario")
@@ -347,6 +366,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             pct_depth=max(1, args.pct_depth),
             progress=show,
+            jobs=args.jobs,
+            dask=args.dask,
         )
     except Interrupted as e:
         if e.partial is None:

@@ -79,10 +79,17 @@ def cells(names: list[str], variants: list[str]) -> list[tuple[type[Scenario], s
 
 
 def run_cell(
-    s: type[Scenario], v: str, seconds: float | None = None, progress: Callable[[str], None] | None = None
+    s: type[Scenario],
+    v: str,
+    seconds: float | None = None,
+    progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
+    dask: str | None = None,
 ) -> Result:
     prog = program(s.name, v)
-    return check(prog, "dfs", preemptions=prog.preemption_bound, seconds=seconds, progress=progress)
+    return check(
+        prog, "dfs", preemptions=prog.preemption_bound, seconds=seconds, progress=progress, jobs=jobs, dask=dask
+    )
 
 
 def cell_json(s: type[Scenario], v: str, e: str, r: Result) -> dict[str, Any]:
@@ -157,6 +164,8 @@ def run(
     *,
     results: list[dict[str, Any]] | None = None,
     on_cell: Callable[[dict[str, Any], Result], None] | None = None,
+    jobs: int | None = None,
+    dask: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run the cells; with ``traces``, each BUG cell also carries its annotated trace.
     ``results`` (if given) is filled as cells finish, ``on_cell`` called after each."""
@@ -166,7 +175,7 @@ def run(
     bar = _Progress(len(todo))
     try:
         for s, v, e in todo:
-            r = run_cell(s, v, seconds, bar.cell(f"{s.name} on {v}"))
+            r = run_cell(s, v, seconds, bar.cell(f"{s.name} on {v}"), jobs=jobs, dask=dask)
             c = cell_json(s, v, e, r)
             if traces and r.verdict == "bug":
                 tr = annotated_trace(program(s.name, v), r)
@@ -261,7 +270,15 @@ def run_matrix(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     interrupted = False
     try:
-        run(todo, args.seconds, traces=bool(html), results=results, on_cell=saver.cell)
+        run(
+            todo,
+            args.seconds,
+            traces=bool(html),
+            results=results,
+            on_cell=saver.cell,
+            jobs=getattr(args, "jobs", None),
+            dask=getattr(args, "dask", None),
+        )
     except KeyboardInterrupt as e:
         interrupted = True
         if isinstance(e, Interrupted) and e.partial is not None:

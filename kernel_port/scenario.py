@@ -111,6 +111,14 @@ class ScenarioProgram:
     def warn_fatal(self) -> bool:
         return self.scenario.warn_fatal
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # A project scenario travels as its name (a worker process or a
+        # Dask worker loads it from its own checkout); others as themselves.
+        if scenarios().get(self.scenario.name) is self.scenario:
+            vname = self.variant_obj.name if self.variant_obj is not None else None
+            return (_program_by_name, (self.scenario.name, vname, self.faults, self.preemption_bound))
+        return object.__reduce_ex__(self, protocol)
+
     def build(self, m: Machine) -> dict[int, Any]:
         sc = self.scenario()
         k = self.variant_obj.instantiate(m) if self.variant_obj is not None else None
@@ -122,6 +130,12 @@ class ScenarioProgram:
             if fn is not None:
                 entries[c] = _bind(fn, k)
         return entries
+
+
+def _program_by_name(name: str, variant: str | None, faults: int, preemptions: int | None) -> ScenarioProgram:
+    sc = get_scenario(name)
+    v = parse_variant(variant) if variant is not None else None
+    return ScenarioProgram(sc, v, faults, preemptions)
 
 
 def _bind(fn: Any, k: Any) -> Any:

@@ -171,6 +171,7 @@ class DporStats:
     max_depth: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
     all_outcomes: list[Outcome] = field(default_factory=list)  # with keep_events
+    parallel: Any = None  # parallel.ParallelStats of a split search
 
 
 class DporDriver:
@@ -184,6 +185,15 @@ class DporDriver:
         self.vi = 0
         self.bound_pruned = 0
         self.subtree: list[WNode] = []  # wakeup tree below the current branch
+        # Subtree tasks (parallel.py): nodes above ``split`` belong to the
+        # caller; updates of them are applied here and also recorded in
+        # ``log`` for the caller to replay, and ``advance`` stops before
+        # changing their branches (``at_split``).  ``stop_at`` ends an
+        # execution (as blocked) when it reaches that depth.
+        self.split = 0
+        self.log: list[tuple[Any, ...]] | None = None
+        self.at_split = False
+        self.stop_at: int | None = None
 
     # -- driver protocol -------------------------------------------------------
     def begin(self) -> None:
@@ -214,6 +224,8 @@ class DporDriver:
             self.vi = 0
             self.subtree = node.cur.children if node.cur is not None else []
             return node.actor
+        if self.stop_at is not None and d >= self.stop_at:
+            return None
         # A new node: its sleep set comes from the parent's.
         n = self.n
         if d:
@@ -502,53 +514,131 @@ class DporDriver:
 
     def _mark_pruned(self, depth: int) -> None:
         """The bound pruned a choice at ``depth``: no branch above it is complete."""
+        logged = False
         for k in range(min(depth, len(self.stack) - 1), -1, -1):
+            if k < self.split and self.log is not None and not logged:
+                self.log.append(("pruned", k))
+                logged = True
             nk = self.stack[k]
             if nk.cur_pruned:
                 break
             nk.cur_pruned = True
+            nk.memo = None
 
     def _add_branch(self, node: Node, a: int) -> None:
         """Explore actor ``a`` first at ``node`` (unless done, asleep or queued)."""
         if a in node.enabled_set and a not in node.sleep and a not in node.done:
             if all(w.actor != a for w in node.wut):
+                if node.depth < self.split and self.log is not None:
+                    self.log.append(("branch", node.depth, a))
                 node.wut.append(WNode(a, node.accs[a]))
+            elif node.depth < self.split and self.log is not None and not self._in_head(node, a):
+                self.log.append(("branch", node.depth, a))
+
+    @staticmethod
+    def _in_head(node: Node, a: int) -> bool:
+        """Is ``a`` among the entries up to the current branch (which a subtree task has as they are)?"""
+        for w in node.wut:
+            if w.actor == a:
+                return True
+            if w is node.cur:
+                return False
+        return False
 
     def _insert(self, node: Node, v: list[Event]) -> None:
-        """Insert sequence ``v`` into the wakeup tree of ``node``."""
-        cur = node.wut
-        w = list(v)
-        first = True
+        """Insert sequence ``v`` into the wakeup tree of ``node``.
+
+        A sequence that starts like the branch being explored at ``node``
+        belongs below it: the walk goes on in the wakeup tree of the next
+        node of the stack (a copy of that branch's subtree made when the node
+        was created, plus what was inserted there since), so the insertion is
+        seen by the search in progress.  At the last node of the stack it is
+        dropped: nothing below runs again.  Entries are copied on the way
+        down, so a branch's subtree never changes once the node below it
+        exists: nothing is shared between nodes (parallel.py relies on it).
+        """
+        if self.log is not None and node.depth < self.split:
+            # A subtree task has the nodes above its split only up to their
+            # current branches: the walk is recorded for the caller when it
+            # goes past them there (what it does before that is the same on
+            # the caller's nodes, and a walk that goes on below the split is
+            # the task's own business).
+            if self._walk(node, list(v), self.split):
+                self.log.append(("insert", node.depth, v))
+            return
+        self._walk(node, list(v), 0)
+
+    def _walk(self, node: Node, w: list[Event], split: int) -> bool:
+        """The insertion walk; True when it went past the current branch of
+        a node above ``split`` (or changed something there)."""
+        stack = self.stack
         while True:
-            for child in cur:
-                if first and child.actor in node.done:
-                    continue
-                idx = weak_initial(child.actor, child.acc, w)
-                if idx is None:
-                    continue
-                if idx >= 0:
-                    del w[idx]
-                if not child.children or not w:
-                    return  # an existing branch already leads there
-                cur = child.children
-                break
+            cur = node.wut
+            first = True
+            below: Node | None = None
+            above = node.depth < split
+            head = above
+            while below is None:
+                for i, child in enumerate(cur):
+                    if first and child.actor in node.done:
+                        continue
+                    idx = weak_initial(child.actor, child.acc, w)
+                    if idx is None:
+                        if first and child is node.cur:
+                            head = False
+                        continue
+                    if idx >= 0:
+                        del w[idx]
+                    if not child.children or not w:
+                        return above and not head  # an existing branch already leads there
+                    if first and child is node.cur:
+                        if node.depth + 1 >= len(stack):
+                            return False
+                        below = stack[node.depth + 1]
+                        break
+                    # Copy the entry before changing below it: it may also
+                    # be in the subtree a node above keeps for re-creating
+                    # this node (its next value choice), which stays as it was.
+                    mine = WNode(child.actor, child.acc)
+                    mine.children = list(child.children)
+                    cur[i] = mine
+                    cur = mine.children
+                    if above:
+                        return True  # below an entry other than the current branch
+                    break
+                else:
+                    # No branch starts like w: add it as a new branch.
+                    if first and w[0][0] in node.done:
+                        return above
+                    parent = cur
+                    for a, acc in w:
+                        nw = WNode(a, acc)
+                        parent.append(nw)
+                        parent = nw.children
+                    return above
+                first = False
+            node = below
+
+    def replay_log(self, log: list[tuple[Any, ...]]) -> None:
+        """Apply the updates a subtree task made to the nodes above its split."""
+        stack = self.stack
+        for op in log:
+            if op[0] == "insert":
+                self._insert(stack[op[1]], op[2])
+            elif op[0] == "branch":
+                self._add_branch(stack[op[1]], op[2])
             else:
-                # No branch starts like w: add it as a new branch.
-                if first and w[0][0] in node.done:
-                    return
-                parent = cur
-                for a, acc in w:
-                    nw = WNode(a, acc)
-                    parent.append(nw)
-                    parent = nw.children
-                return
-            first = False
+                self._mark_pruned(op[1])
 
     def advance(self) -> bool:
         """Move to the next unexplored branch; False when the search is exhausted."""
         stack = self.stack
         while stack:
+            if len(stack) <= self.split:
+                self.at_split = True
+                return False
             node = stack[-1]
+            node.memo = None
             vals = node.values
             for i in range(len(vals) - 1, -1, -1):
                 if vals[i] + 1 < node.nopts[i]:
@@ -576,24 +666,79 @@ class DporDriver:
         return False
 
 
-def explore(
+@dataclass
+class Limits:
+    """When a search stops before it is exhausted."""
+
+    max_executions: int | None = None
+    max_seconds: float | None = None
+    stop_on_bug: bool = False
+    after_bug: int | None = None  # executions to go on for after the first bug
+
+
+def record(st: DporStats, out: Outcome) -> None:
+    """Count one finished execution in ``st``."""
+    st.executions += 1
+    st.steps += out.steps
+    st.max_depth = max(st.max_depth, out.steps)
+    if out.status == "complete":
+        st.complete += 1
+    elif out.status == "blocked":
+        st.blocked += 1
+    elif out.status == "bug":
+        st.bugs += 1
+    elif out.status == "error":
+        st.errors += 1
+    else:
+        st.budget += 1
+    if out.status in ("bug", "error", "budget"):
+        st.outcomes.append(out)
+
+
+class Stopper:
+    """The stop rules checked after each execution, in the serial order."""
+
+    def __init__(self, limits: Limits, t0: float) -> None:
+        self.limits = limits
+        self.t0 = t0
+        self.first_bug_at: int | None = None
+
+    def after_outcome(self, st: DporStats, out: Outcome) -> bool:
+        """Checked before moving on to the next branch: True to stop."""
+        lim = self.limits
+        if out.status == "error" or (lim.stop_on_bug and out.status == "bug"):
+            return True
+        if lim.after_bug is not None and st.bugs and self.first_bug_at is None:
+            self.first_bug_at = st.executions
+        return (
+            self.first_bug_at is not None
+            and lim.after_bug is not None
+            and st.executions - self.first_bug_at >= lim.after_bug
+        )
+
+    def after_advance(self, st: DporStats) -> bool:
+        """Checked once the next branch is chosen: True to stop."""
+        lim = self.limits
+        if lim.max_executions is not None and st.executions >= lim.max_executions:
+            return True
+        return lim.max_seconds is not None and time.perf_counter() - self.t0 > lim.max_seconds
+
+
+def search(
     program: Program,
+    drv: DporDriver,
+    st: DporStats,
+    stopper: Stopper,
     *,
-    preemption_bound: int | None = None,
-    max_executions: int | None = None,
-    max_seconds: float | None = None,
-    stop_on_bug: bool = False,
-    after_bug: int | None = None,
-    reduction: bool = True,
     keep_events: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     progress: Callable[[DporStats], None] | None = None,
-) -> DporStats:
-    """Exhaustively explore ``program``; returns statistics and the bad outcomes."""
-    drv = DporDriver(program.ncpus, preemption_bound, reduction)
-    st = DporStats()
-    t0 = time.perf_counter()
-    first_bug_at: int | None = None
+    yield_after: float | None = None,
+) -> str:
+    """Run executions until the driver's tree is exhausted (``"exhausted"``),
+    it reaches its split (``"split"``), or a stop rule holds (``"stopped"``);
+    with ``yield_after``, also stop once that many seconds have passed and
+    the next branch is chosen (``"yield"``: the stack is the serial state)."""
     while True:
         drv.begin()
         out = run(program, drv, keep_machine=True)
@@ -603,21 +748,7 @@ def explore(
         if keep_events:
             out.events = list(m.events)
             st.all_outcomes.append(out)
-        st.executions += 1
-        st.steps += out.steps
-        st.max_depth = max(st.max_depth, out.steps)
-        if out.status == "complete":
-            st.complete += 1
-        elif out.status == "blocked":
-            st.blocked += 1
-        elif out.status == "bug":
-            st.bugs += 1
-        elif out.status == "error":
-            st.errors += 1
-        else:
-            st.budget += 1
-        if out.status in ("bug", "error", "budget"):
-            st.outcomes.append(out)
+        record(st, out)
         if on_outcome is not None:
             on_outcome(out)
         # Drop the stack below a failed step: nothing after it was explored.
@@ -632,22 +763,69 @@ def explore(
                 pending.append(a)
         drv.analyse(m, pending)
         del m
-        if out.status == "error" or (stop_on_bug and out.status == "bug"):
-            break
-        if after_bug is not None and st.bugs and first_bug_at is None:
-            first_bug_at = st.executions
-        if first_bug_at is not None and after_bug is not None and st.executions - first_bug_at >= after_bug:
-            break
+        if stopper.after_outcome(st, out):
+            return "stopped"
         if not drv.advance():
-            st.exhausted = True
-            break
-        if max_executions is not None and st.executions >= max_executions:
-            break
-        if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
-            break
+            return "split" if drv.at_split else "exhausted"
+        if stopper.after_advance(st):
+            return "stopped"
+        if yield_after is not None and time.perf_counter() - stopper.t0 > yield_after:
+            return "yield"
         if progress is not None and st.executions % 256 == 0:
-            st.seconds = time.perf_counter() - t0
+            st.seconds = time.perf_counter() - stopper.t0
             progress(st)
+
+
+def explore(
+    program: Program,
+    *,
+    preemption_bound: int | None = None,
+    max_executions: int | None = None,
+    max_seconds: float | None = None,
+    stop_on_bug: bool = False,
+    after_bug: int | None = None,
+    reduction: bool = True,
+    keep_events: bool = False,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    progress: Callable[[DporStats], None] | None = None,
+    jobs: int | None = None,
+    pool: Any = None,
+    split: int | None = None,
+    yield_after: float | None = None,
+) -> DporStats:
+    """Exhaustively explore ``program``; returns statistics and the bad outcomes.
+
+    With ``jobs`` (worker processes on this machine) or ``pool`` (a
+    :mod:`parallel` pool, e.g. on a Dask cluster) the same search runs split
+    into subtree tasks (parallel.py); its results are those of the serial
+    search, execution for execution.  ``split`` fixes the split depth and
+    ``yield_after`` the seconds after which a task hands back the rest of
+    its subtree (by default both adapt; for tests and benches).
+    """
+    limits = Limits(max_executions, max_seconds, stop_on_bug, after_bug)
+    if pool is not None or (jobs is not None and jobs > 1):
+        from . import parallel
+
+        return parallel.explore_parallel(
+            program,
+            limits,
+            preemption_bound=preemption_bound,
+            reduction=reduction,
+            keep_events=keep_events,
+            on_outcome=on_outcome,
+            progress=progress,
+            jobs=jobs,
+            pool=pool,
+            split=split,
+            yield_after=yield_after,
+        )
+    drv = DporDriver(program.ncpus, preemption_bound, reduction)
+    st = DporStats()
+    t0 = time.perf_counter()
+    why = search(
+        program, drv, st, Stopper(limits, t0), keep_events=keep_events, on_outcome=on_outcome, progress=progress
+    )
+    st.exhausted = why == "exhausted"
     st.bound_pruned = drv.bound_pruned
     st.seconds = time.perf_counter() - t0
     return st

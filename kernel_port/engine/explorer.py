@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import dpor
+from . import dpor, parallel
 from .core import Machine
 from .errors import Interrupted
 from .execution import Label, Outcome, Program, ReplayDriver, run
@@ -178,13 +178,24 @@ def check(
     seconds: float | None = None,
     pct_depth: int = 3,
     progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
+    dask: str | None = None,
 ) -> Result:
     """Run ``strategy`` on ``program``.  Ctrl-C raises :class:`Interrupted`
-    carrying the result found so far (a ``KeyboardInterrupt`` to other callers)."""
+    carrying the result found so far (a ``KeyboardInterrupt`` to other callers).
+
+    ``jobs`` (local worker processes) or ``dask`` (a Dask scheduler's
+    address) split the ``dfs`` search between workers (parallel.py); the
+    result is the serial one."""
     seen = _Seen()
     try:
         if strategy == "dfs":
-            return _check_dfs(program, preemptions, executions, seconds, progress, seen)
+            pool = parallel.make_pool(program, jobs, dask)
+            try:
+                return _check_dfs(program, preemptions, executions, seconds, progress, seen, pool)
+            finally:
+                if pool is not None:
+                    pool.close()
         if strategy == "random":
             return _check_random(program, seed, executions or 2000, seconds, seen)
         if strategy == "pct":
@@ -208,6 +219,7 @@ def _check_dfs(
     max_seconds: float | None,
     progress: Callable[[str], None] | None,
     seen: _Seen | None = None,
+    pool: Any = None,
 ) -> Result:
     """Search at the stated bound first (the verdict); when it finds
     violations, search the lower preemption bounds 0, 1, 2 for the
@@ -237,6 +249,7 @@ def _check_dfs(
             after_bug=after_bug,
             progress=prog,
             on_outcome=None if seen is None else seen.add,
+            pool=pool,
         )
         total += st.executions
         per_level.append(
