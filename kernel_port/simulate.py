@@ -103,7 +103,9 @@ def _observe_schedule(m: Machine, first: list[tuple[int, int]], stall_ns: int) -
         now = m.now
         worst = 0
         for c in m.cpus:
-            if c.halted or c.dead:
+            # Idle, offline, or a scenario's stand-in waiting (primitives.timed_wait: the CPUs
+            # it stands for keep scheduling): not out of schedule().
+            if c.halted or c.dead or c.local.get("timed_wait"):
                 last[c.id] = now
                 continue
             out = now - last[c.id]

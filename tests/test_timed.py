@@ -137,3 +137,84 @@ def test_interrupts_off_with_one_pending_is_a_hard_lockup() -> None:
     res = run_timed(SimpleProgram("stuck", 1, build), CostModel(), until_ns=1_000_000_000, sample_ns=10_000_000)
     assert res.stop == "bug" and "hard LOCKUP: CPU0 kept interrupts off for 10 ms with TIMER pending" in res.message
     assert 11_000_000 <= res.reached_ns <= 11_200_000
+
+
+# -- the fast paths and the stand-in waits (kernel_port/engine/timed.py, primitives.timed_wait*) --
+
+
+def _storm_json(variant: str, until_s: float, step_by_step: bool, monkeypatch: Any) -> str:
+    import kernel_port.simulate as sim
+    from kernel_port.engine import timed
+
+    monkeypatch.setattr(sim, "run_timed", lambda *a, **k: timed.run_timed(*a, step_by_step=step_by_step, **k))
+    rep = sim.simulate("rt.push-ipi-storm", variant, size="small", until_s=until_s)
+    return sim.to_json_text([rep]) + "\n".join(rep.result.dmesg)
+
+
+def test_running_ahead_and_handing_over_change_nothing(monkeypatch: Any) -> None:
+    # Steps run in line, CPUs handed over greenlet to greenlet, interrupts delivered and
+    # timers fired from a CPU's side: the same report, byte for byte, as one trip through the
+    # driver loop per step.  (The storm: two targets interleaving, IPIs, timers, a waiting
+    # stand-in; tejun-rfc also migrates tasks between many CPUs.)
+    for variant in ("v6.17+94894c9c", "v6.17+94894c9c+tejun-rfc"):
+        fast = _storm_json(variant, 0.4, False, monkeypatch)
+        assert fast == _storm_json(variant, 0.4, True, monkeypatch)
+
+
+def _stand_in_program(out: dict[str, Any], *, irq_at: int | None) -> SimpleProgram:
+    from kernel_port.engine import timed_wait, timed_wait_for_change, timed_watch
+
+    def build(m: Any) -> dict[int, Any]:
+        st = _S(name="st")
+        m.register_vector(VEC, "TEST_VECTOR", lambda vec: apic_eoi())
+        if irq_at is not None:
+            m.add_source("irq", 0, VEC, budget=1, at_ns=irq_at)
+
+        def stand_in() -> None:
+            mark = timed_watch()
+            out["seen"] = st.ipis
+            timed_wait_for_change(mark, "until st.ipis is written")
+            out["woke_at"] = local_clock()
+            timed_wait(st, "ipis", lambda v: v >= 2, "until st.ipis reaches 2")
+            out["second_at"] = local_clock()
+
+        def writer() -> None:
+            busy_loop(50_000, "work")
+            st.ipis = 1
+            busy_loop(50_000, "work")
+            st.ipis = 2
+
+        return {0: stand_in, 1: writer}
+
+    return SimpleProgram("stand-in", 2, build)
+
+
+def test_a_stand_in_waits_for_a_change_without_steps_of_its_own() -> None:
+    out: dict[str, Any] = {}
+    res = run_timed(_stand_in_program(out, irq_at=None), CostModel(step_ns=20), until_ns=1_000_000, sample_ns=100_000)
+    assert res.stop == "quiescent" and out["seen"] == 0
+    # The writer stores at 50 us and at 100.02 us; the stand-in goes on at those moments (its
+    # clock jumps there; the wait's one plain step is charged after).
+    assert out["woke_at"] == 50_000
+    assert out["second_at"] == 100_020
+
+
+def test_an_interrupt_ends_a_stand_in_wait() -> None:
+    out: dict[str, Any] = {}
+    cost = CostModel(step_ns=20, irq_entry_ns=500, irq_exit_ns=500)
+    run_timed(_stand_in_program(out, irq_at=10_000), cost, until_ns=1_000_000, sample_ns=100_000)
+    # The interrupt at 10 us: entry, apic_eoi, exit, the delivery step; then the wait ends.
+    assert out["woke_at"] == 10_000 + 500 + 20 + 500 + 20
+
+
+def test_probes_read_the_machine_at_the_sample_time() -> None:
+    def build(m: Any) -> dict[int, Any]:
+        m.probe("now", lambda: m.now)
+
+        def cpu0() -> None:
+            busy_loop(1_000_000, "one long loop")
+
+        return {0: cpu0}
+
+    res = run_timed(SimpleProgram("probe", 1, build), CostModel(), until_ns=1_000_000, sample_ns=250_000)
+    assert [(t, v["now"]) for t, v in res.samples] == [(t, float(t)) for t in range(0, 1_000_001, 250_000)]

@@ -172,6 +172,7 @@ class CPU:
         self.clock = 0  # virtual nanoseconds (timed mode); stays 0 untimed
         self.busy_left = 0  # timed mode: what remains of the busy_loop() the CPU is in
         self.irqoff_since = -1  # timed mode: when the CPU last had interrupts off with one pending
+        self.timed_base = 0  # timed mode: what any step of this CPU costs at least
 
     # -- running code ------------------------------------------------------
     def _main(self) -> None:
@@ -210,9 +211,13 @@ class CPU:
         while True:
             self.pending = acc
             self.pending_what = what
-            if m.fast is self and m.timed_inline(self):
-                return
-            cmd = root.switch()
+            if m.fast is self:
+                # Timed mode: go on in line, or hand over to whatever comes next.
+                if m.timed_inline(self):
+                    return
+                cmd = m.timed_handoff(self)
+            else:
+                cmd = root.switch()
             if cmd is None:
                 return
             self.take_interrupt(cmd)
@@ -321,6 +326,10 @@ class Source:
         self.accesses: Accesses = tuple(acc)
 
 
+def _no_handoff(cpu: CPU) -> Any:
+    raise RuntimeError("timed hand-over outside timed mode")
+
+
 class Machine:
     """The whole machine for one execution."""
 
@@ -383,8 +392,15 @@ class Machine:
         self.fast: CPU | None = None
         self.fast_horizon = 0
         self.fast_post = False  # the running step still needs its stores and cost accounted
-        self.fast_acc: Accesses = ()
-        self.fast_cost: Callable[[Accesses], int] | None = None
+        self.fast_ns = 0  # what the running step costs (timed_cost() when it started)
+        self.fast_step_ns = 0
+        self.fast_objects = False  # the cost model charges extra for some objects
+        self.fast_extra: dict[Key, int] = {}  # key -> extra ns, filled as keys are met
+        self.fast_blocked: list[CPU] = []  # CPUs blocked when the driver started the run
+        self.fast_delivery = False  # the running step is an interrupt delivery (timed.py)
+        self.fast_horizon_stop = False  # the run stopped only at another event's time
+        # The timed driver's choice of what follows a run that cannot go on in line.
+        self.timed_handoff: Callable[[CPU], Any] = _no_handoff
         # Human names of object ids, filled in as objects are created (set-up
         # is deterministic, so an id names the same object in every execution).
         self.names: dict[int, str] = {}
@@ -705,6 +721,10 @@ class Machine:
         heapq.heappush(self.timed_arrivals, (ns, self._seq, target, vector))
 
     def mark_spinner(self, cpu: CPU) -> None:
+        if self.timed is not None and cpu.wait is None:
+            # Timed mode finds CPUs that await a condition by itself (the driver's scan, see
+            # timed_wake()); only cpu_relax() spinners need wake_after()'s list.
+            return
         if cpu not in self.spin_cpus:
             self.spin_cpus.append(cpu)
             self.spin_cpus.sort(key=lambda c: c.id)
@@ -740,12 +760,82 @@ class Machine:
                     return True
         return woke
 
+    def timed_setup(self, cost: Any) -> None:
+        """Timed mode: install the cost model (engine/timed.py calls this before set-up)."""
+        self.timed = cost
+        self.fast_step_ns = cost.step_ns
+        self.fast_objects = bool(cost.objects)
+        self.fast_extra = {}
+        # Per CPU: step_ns plus the extra for the control key every CPU step reads.
+        for c in self.cpus:
+            c.timed_base = cost.step_ns + self.timed_extra(c.ctl)
+
+    def timed_extra(self, key: Key) -> int:
+        """The cost model's extra nanoseconds for an access to ``key`` (by its label), cached."""
+        label = self.key_label(key)
+        extra = 0
+        for prefix, add in self.timed.objects:
+            if label.startswith(prefix):
+                extra = add
+                break
+        self.fast_extra[key] = extra
+        return extra
+
+    def timed_cost(self, cpu: CPU) -> int:
+        """What ``cpu``'s pending step costs: ``step_ns`` plus the extras of the objects it
+        touches (its pending accesses and the control key every CPU step reads)."""
+        if not self.fast_objects:
+            return self.fast_step_ns
+        ns = cpu.timed_base
+        extra = self.fast_extra
+        for key, _kind in cpu.pending:
+            e = extra.get(key)
+            ns += self.timed_extra(key) if e is None else e
+        return ns
+
+    def timed_wake(self, cpu: CPU, stores: list[Key]) -> bool:
+        """wake_after() for a step of the CPU the timed driver is running, looking only at the
+        CPUs the driver found blocked when it started the run (``fast_blocked``: spinning in
+        cpu_relax(), or awaiting a condition that was false).  No other CPU moved since, so
+        these are the only ones a store can wake: the same effect as wake_after() without
+        walking every CPU that ever spun."""
+        version = self.version
+        reads = cpu.reads
+        for k in stores:
+            old = version.get(k, 0)
+            version[k] = old + 1
+            if reads.get(k) == old:
+                reads[k] = old + 1
+        blocked = self.fast_blocked
+        if not blocked:
+            return False
+        woke = False
+        for c in blocked:
+            w = c.wait
+            if w is not None and not w.isdisjoint(stores):
+                c.wait = None
+                woke = True
+                c.pending = c.pending + tuple((k, False) for k in sorted(w, key=repr))
+        if not woke:
+            for c in blocked:
+                if c.awaiting is not None and c is not cpu:
+                    k = c.await_key
+                    if k is None:
+                        return True
+                    if type(k) is frozenset:  # a stand-in waiting on several (timed_wait_for_change)
+                        if not k.isdisjoint(stores):
+                            return True
+                    elif k in stores:
+                        return True
+        return woke
+
     def timed_post(self, cpu: CPU) -> bool:
-        """Account the step ``cpu`` just finished (timed inline path)."""
+        """Account the step ``cpu`` just finished (timed inline path): its stores, then its
+        cost (worked out when the step started)."""
         self.fast_post = False
-        woke = bool(self.stores) and self.wake_after(cpu.id, self.stores)
-        assert self.fast_cost is not None
-        cpu.clock += self.fast_cost(self.fast_acc)
+        stores = self.stores
+        woke = bool(stores) and self.timed_wake(cpu, stores)
+        cpu.clock += self.fast_ns
         return woke
 
     def timed_irqoff_check(self, cpu: CPU) -> None:
@@ -771,43 +861,78 @@ class Machine:
     def timed_inline(self, cpu: CPU) -> bool:
         """Timed mode, at a park of the CPU the driver is running: account the step just
         finished and, if no other event can come first, run the next step at once without
-        going back to the driver (same order as the driver would choose; see timed.py)."""
-        woke = self.timed_post(cpu)
-        self.timed_irqoff_check(cpu)
-        if (
-            woke
-            or cpu.clock >= self.fast_horizon
-            or (cpu.apic.irr and cpu.irqs_on)
-            or cpu.wait is not None
-            or (cpu.awaiting is not None and not cpu.awaiting())
-            or self.nsteps >= self.step_budget
-        ):
+        going back to the driver (same order as the driver would choose; see timed.py).
+        The hot path of timed mode: timed_post(), timed_irqoff_check() and timed_cost()
+        written out in line.  (No step budget and no value choices here: a timed run has
+        neither.)"""
+        stores = self.stores
+        if stores:
+            woke = self.timed_wake(cpu, stores)
+            self.stores = []  # (whoever starts the next step starts a new list anyway)
+        else:
+            woke = False
+        clock = cpu.clock + self.fast_ns
+        cpu.clock = clock
+        if self.fast_delivery:
+            # The step just finished delivered an interrupt (timed.py's handoff): the driver
+            # loop makes no hard-lockup check after a delivery, so neither does this.
+            self.fast_delivery = False
+            if cpu.apic.irr and cpu.irqs_on:
+                self.fast_post = False
+                return False
+        elif cpu.apic.irr:
+            if cpu.irqs_on:
+                cpu.irqoff_since = -1
+                self.fast_post = False
+                return False  # an interrupt may be taken first: the driver decides
+            self.timed_irqoff_check(cpu)
+        elif cpu.irqoff_since >= 0:
+            cpu.irqoff_since = -1
+        if woke or cpu.wait is not None:
+            self.fast_post = False
             return False
-        self.now = cpu.clock
+        aw = cpu.awaiting
+        if aw is not None and not aw():
+            self.fast_post = False
+            return False
+        if clock >= self.fast_horizon:
+            # Stopped only because another CPU's step comes first (or at the same time): the
+            # driver may find it without a scan (timed.py, quick_next()).
+            self.fast_horizon_stop = True
+            self.fast_post = False
+            return False
+        self.now = clock
         self.nsteps += 1
-        self.values = []
-        self.stores = []
-        self.fast_acc = cpu.pending + (cpu.ctl_read,)
-        self.fast_post = True
+        if self.fast_objects:
+            ns = cpu.timed_base
+            extra = self.fast_extra
+            for key, _kind in cpu.pending:
+                e = extra.get(key)
+                ns += self.timed_extra(key) if e is None else e
+            self.fast_ns = ns
+        else:
+            self.fast_ns = self.fast_step_ns
+        # (fast_post, True on the way in, stays True: the step now starting is the next to
+        # account.)
         return True
 
-    def timed_step_cpu(self, cpu: CPU, busy_done: bool) -> None:
-        """Timed mode: run ``cpu``'s pending step (and, inline, the steps after it that no
-        other event can precede).  ``busy_done``: the step completes a busy loop, whose
-        time the driver has already put on the clock."""
-        self.nsteps += 1
-        self.values = []
-        self.stores = []
-        self.fast = cpu
-        self.fast_acc = () if busy_done else cpu.pending + (cpu.ctl_read,)
-        self.fast_post = True
+    def timed_run_cpu(self, cpu: CPU) -> None:
+        """Timed mode: run the step the driver set up for ``cpu`` (and what follows it, in line
+        or handed over to other CPUs, see timed.py) until a CPU gives control back to the
+        driver; then account what that CPU left unaccounted."""
         try:
             self._run_cpu(cpu, None)
         finally:
+            last = self.fast
             self.fast = None
-        if self.fast_post:  # ended without a park: halted, a busy loop, a dead CPU
-            self.timed_post(cpu)
-        self.timed_irqoff_check(cpu)
+        # The CPU that gave control back; a step it left unaccounted (it halted or died, not at
+        # a park) is accounted here.  (At a park, timed_inline() accounted it.)
+        if last is not None and self.fast_post:
+            self.timed_post(last)
+            if self.fast_delivery:
+                self.fast_delivery = False
+            else:
+                self.timed_irqoff_check(last)
 
     def timed_busy(self, cpu: CPU, ns: int, what: str) -> None:
         """busy_loop() in timed mode: the driver completes the step ``ns`` later, or
@@ -816,7 +941,18 @@ class Machine:
         while True:
             cpu.pending = ()
             cpu.pending_what = what
-            cmd = self.root.switch()
+            if self.fast is cpu:
+                # The step that started the loop (or the interrupt's last step) ends here:
+                # account it, then hand over to what comes next (timed.py).
+                if self.fast_post:
+                    self.timed_post(cpu)
+                    if self.fast_delivery:
+                        self.fast_delivery = False
+                    else:
+                        self.timed_irqoff_check(cpu)
+                cmd = self.timed_handoff(cpu)
+            else:
+                cmd = self.root.switch()
             if cmd is None:
                 break
             # The driver has deducted the time spent so far; the handler's steps are not busy.

@@ -61,14 +61,18 @@ class field:
         if obj is None:
             return self
         cpu = core.CUR
+        d = obj.__dict__
         if cpu is None or not self.shared:
-            return obj.__dict__[self.name]
-        key = (obj._oid, self.name)
+            return d[self.name]
+        key = (d["_oid"], self.name)
         cpu.park(((key, False),), "read")
-        cpu.reads.setdefault(key, cpu.m.version.get(key, 0))
-        v = obj.__dict__[self.name]
-        if cpu.m.tracing:
-            cpu.m.emit(cpu, "step", f"READ {cpu.m.key_label(key)} -> {fmt(v)}")
+        m = cpu.m
+        reads = cpu.reads
+        if key not in reads:
+            reads[key] = m.version.get(key, 0)
+        v = d[self.name]
+        if m.tracing:
+            m.emit(cpu, "step", f"READ {m.key_label(key)} -> {fmt(v)}")
         return v
 
     def __set__(self, obj: Any, value: Any) -> None:
@@ -76,12 +80,30 @@ class field:
         if cpu is None or not self.shared:
             obj.__dict__[self.name] = value
             return
-        key = (obj._oid, self.name)
+        d = obj.__dict__
+        key = (d["_oid"], self.name)
         cpu.park(((key, True),), "write")
-        obj.__dict__[self.name] = value
-        cpu.m.stores.append(key)
-        if cpu.m.tracing:
-            cpu.m.emit(cpu, "step", f"WRITE {cpu.m.key_label(key)} = {fmt(value)}")
+        d[self.name] = value
+        m = cpu.m
+        m.stores.append(key)
+        if m.tracing:
+            m.emit(cpu, "step", f"WRITE {m.key_label(key)} = {fmt(value)}")
+
+
+class _local_field:
+    """The class attribute of a ``field(shared=False)``: a non-data descriptor, so the value in
+    the instance's ``__dict__`` wins on every read and every write goes straight there.  Read
+    on the class it gives the field back."""
+
+    __slots__ = ("f",)
+
+    def __init__(self, f: field) -> None:
+        self.f = f
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self.f
+        return obj.__dict__[self.f.name]
 
 
 class Struct:
@@ -94,9 +116,17 @@ class Struct:
         fields: dict[str, field] = {}
         for klass in reversed(cls.__mro__):
             for k, v in vars(klass).items():
+                if isinstance(v, _local_field):
+                    v = v.f
                 if isinstance(v, field):
                     fields[k] = v
         cls._kp_fields = tuple(fields.values())
+        # A field that is never a step lives in the instance's __dict__ only: the class keeps
+        # a stand-in without __set__, so Python reads and writes it as a plain attribute
+        # (what field.__get__/__set__ did for it anyway, minus two Python calls per access).
+        for k, f in fields.items():
+            if not f.shared and isinstance(vars(cls).get(k), field):
+                setattr(cls, k, _local_field(f))
 
     def __init__(self, name: str | None = None, **init: Any) -> None:
         m = building()

@@ -372,6 +372,104 @@ def busy_loop(ns: int, what: str = "busy loop") -> None:
     m.timed_busy(cpu, ns, what)
 
 
+# --------------------------------------------------------------------------
+# Timed mode: waits for a scenario's stand-in of CPUs it does not run (never for ported code).
+#
+# A stand-in (rt.push-ipi-storm's puller plays 190 CPUs) may skip work that would only repeat
+# what it just did; it then waits with these until that work could make a difference.  The
+# values are looked at engine-side, so a wait adds no access of its own: the CPU is blocked
+# and its clock jumps to the moment it can go, plus one plain step.  The CPUs behind a
+# stand-in keep scheduling all along, so kport simulate's out-of-schedule() measure leaves a
+# waiting stand-in out, and an interrupt ends the wait (the watchdog's timer then finds the
+# stand-in scheduling as before).  The scenario says why skipping is exact for its case.
+
+
+def timed_wait(obj: Struct, name: str, cond: Callable[[Any], bool], what: str) -> None:
+    """Wait until ``cond(obj.name)`` holds (or an interrupt has come in)."""
+    cpu = _cpu()
+    m = cpu.m
+    if m.timed is None:
+        raise RuntimeError("timed_wait() is for a scenario's timed form")
+    d = obj.__dict__
+    if cond(d[name]):
+        return
+    key = (d["_oid"], name)
+    local = cpu.local
+    _timed_block(
+        cpu,
+        lambda: local["timed_wait"] is not True or bool(cond(d[name])),
+        key,
+        f"{m.key_label(key)} to change",
+        what,
+    )
+
+
+def timed_watch() -> int:
+    """Start recording what this CPU reads (for timed_wait_for_change()); returns a mark."""
+    cpu = _cpu()
+    m = cpu.m
+    if m.timed is None:
+        raise RuntimeError("timed_watch() is for a scenario's timed form")
+    if _timed_wait_irq not in m.irq_exit_hooks:
+        m.irq_exit_hooks.append(_timed_wait_irq)
+    cpu.reads = {}
+    return int(cpu.local.get("timed_irqs", 0))
+
+
+def timed_wait_for_change(mark: int, what: str) -> None:
+    """Wait until another CPU stores to something this CPU read since ``mark`` (timed_watch())
+    (or an interrupt has come in).  No wait if an interrupt came in since the mark: it
+    started a record of its own (a spin loop re-reads after an interrupt), so what was read
+    before it is no longer known."""
+    cpu = _cpu()
+    m = cpu.m
+    if cpu.local.get("timed_irqs", 0) != mark:
+        return
+    reads = cpu.reads
+    version = m.version
+    if not reads or any(version.get(k, 0) != v for k, v in reads.items()):
+        return
+    # Nothing changed since the reads: the versions now are the ones they saw (the driver
+    # evaluates the condition at every event, so it compares two tuples, no more).
+    keys = tuple(reads)
+    seen = tuple(map(version.get, keys))
+    get = version.get
+    local = cpu.local
+    _timed_block(
+        cpu,
+        lambda: local["timed_wait"] is not True or tuple(map(get, keys)) != seen,
+        frozenset(keys),
+        "a store to what it read",
+        what,
+    )
+
+
+def _timed_block(cpu: CPU, ready: Callable[[], bool], key: Any, await_what: str, what: str) -> None:
+    """Block ``cpu`` until ``ready()`` (which must also be true once ``cpu.local["timed_wait"]``
+    is no longer True: an interrupt ended the wait)."""
+    if _timed_wait_irq not in cpu.m.irq_exit_hooks:
+        cpu.m.irq_exit_hooks.append(_timed_wait_irq)
+    local = cpu.local
+    local["timed_wait"] = True
+    cpu.awaiting = ready
+    # What the driver's run of another CPU checks its stores against (timed_wake()).
+    cpu.await_key = key
+    cpu.await_what = await_what
+    cpu.wait_hint = what
+    cpu.park((), what)
+    cpu.awaiting = None
+    cpu.wait_hint = ""
+    local["timed_wait"] = False
+
+
+def _timed_wait_irq(cpu: CPU) -> None:
+    # At each interrupt exit: count it, and end a stand-in's wait.
+    local = cpu.local
+    local["timed_irqs"] = local.get("timed_irqs", 0) + 1
+    if local.get("timed_wait") is True:
+        local["timed_wait"] = "interrupted"
+
+
 def printk(text: str, level: str = "") -> None:
     """Kernel log output: a trace note and an entry in ``m.dmesg``."""
     cpu = core.CUR

@@ -760,27 +760,35 @@ class rt_c:
     def cpupri_find(self, task: task_struct) -> set[int]:
         """Abstracted cpupri_find(): the CPUs of the lowest priority level below ``task``'s,
         in its affinity (every online CPU's rt.highest_prio.curr, one read each)."""
+        # The same reads in the same order as a loop over cpu_rq(c); names bound once, as
+        # this runs over every CPU on each push attempt (192 of them in the timed storm).
         levels: dict[int, int] = {}
+        allowed = task.cpus_mask
+        runqueues = self.runqueues
         for c in range(self.nr_cpu_ids):
-            other = self.cpu_rq(c)
-            if not other.online or c not in task.cpus_mask:
+            other = runqueues[c]
+            if not other.online or c not in allowed:
                 continue
             levels[c] = other.rt.highest_prio.curr
-        below = [lvl for lvl in levels.values() if lvl > task.prio]
-        if not below:
+        prio = task.prio
+        lowest = -1
+        for lvl in levels.values():
+            if lvl > prio and lvl > lowest:
+                lowest = lvl
+        if lowest < 0:
             return set()
-        lowest = max(below)
         return {c for c, lvl in levels.items() if lvl == lowest}
 
     def cpumask_any_and_distribute(self, mask: set[int]) -> int:
         # lib/cpumask.c: the next CPU of the mask after this CPU's cursor, wrapping.
         me = smp_processor_id()
         prev = self.distribute_cpu_mask_prev[me]
-        order = [c for c in sorted(mask) if c > prev] + [c for c in sorted(mask) if c <= prev]
-        if not order:
+        if not mask:
             return self.nr_cpu_ids
-        self.distribute_cpu_mask_prev[me] = order[0]
-        return order[0]
+        above = [c for c in mask if c > prev]
+        first = min(above) if above else min(mask)
+        self.distribute_cpu_mask_prev[me] = first
+        return first
 
     @kfunc(RT_C, line=1758, show=True)
     def find_lowest_rq(self, task: task_struct) -> int:
