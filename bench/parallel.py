@@ -9,8 +9,9 @@ a wrong guess and thrown away, probes) and whether the two searches agree
 execution for execution (counts of each kind, every bad outcome's
 schedule).  Goal (DESIGN): >= 1.8x on 2 cores.
 
-The workloads are the corpus's largest complete searches and bigger
-versions of the smp scenarios (time_to_verdict.py's bench subclasses: the
+The workloads are the corpus's largest complete searches, the hotplug
+scenario at preemption bound 1 (a complete search of ~10,000 executions),
+and bigger versions of the smp scenarios (time_to_verdict.py's bench subclasses: the
 lost-IPI waiter chain at 3 CPUs with two faults and at 4 CPUs with one;
 both are bug searches that go on for 2,000 executions after the first
 counterexample, so the split search must also stop where the serial one
@@ -79,6 +80,10 @@ def workloads(quick: bool) -> list[tuple[str, Callable[[], Any]]]:
     ]
     if not quick:
         out += [
+            (
+                "smp.hotplug-lost-ipi @ v6.17, preemption bound 1 (complete search)",
+                lambda: program("smp.hotplug-lost-ipi", "v6.17", preemptions=1),
+            ),
             (
                 "smp.lost-ipi-waiter, 3 CPUs, 2 faults @ v6.17+csdlock-debug",
                 bench_cls(waiter_class(3), "v6.17+csdlock-debug", 2),

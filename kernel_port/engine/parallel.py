@@ -474,6 +474,9 @@ class SplitPolicy:
         self.hi = hi
         self.yield_after = yield_after
         self.decided: dict[Any, int] = {}
+        # Positions of the nodes tasks were cut below: their other branches are
+        # tasks cut there too (whatever the walk did in between).
+        self.cut_at: set[tuple[Any, ...]] = set()
 
     def observe(self, seconds: float) -> None:
         step = max(1, self.target // 8)
@@ -511,8 +514,9 @@ class _Walk:
         """After a move to a new branch: choose the split of a new region and
         extend the stack down to it with a probe (or a kept one)."""
         drv = self.drv
-        if drv.stack and len(drv.stack) >= self.split:
-            return  # the next branch of the last prefix node: same region
+        if drv.stack and _position(drv.stack) in self.policy.cut_at:
+            self.split = len(drv.stack)
+            return  # the next branch of a node that tasks were cut below: same region
         self.split = self.policy.split_for(drv.stack)
         if len(drv.stack) >= self.split:
             return
@@ -538,7 +542,14 @@ class _Walk:
             self.probes[key] = (log, clone(drv.stack[before:]), drv.bound_pruned - pruned0)
 
     def key(self) -> tuple[Any, ...]:
-        return prefix_key("task", len(self.drv.stack), self.drv.stack)
+        stack = self.drv.stack
+        self.policy.cut_at.add(_position(stack))
+        return prefix_key("task", len(stack), stack)
+
+
+def _position(stack: list[Node]) -> tuple[Any, ...]:
+    """Where the last node of ``stack`` is in the tree (the path to it)."""
+    return tuple((nd.actor, tuple(nd.values)) for nd in stack[:-1])
 
 
 def _has_more(item: tuple[Any, ...]) -> bool:
@@ -609,7 +620,7 @@ def _control(
     real = _Walk(program, ctl, 0, probes, policy, real=True)
     inflight: dict[Any, Any] = {}  # key -> future
     results: dict[Any, TaskResult] = {}
-    ahead = 2 * pool.jobs
+    ahead = pool.jobs + 1
     guess: _Walk | None = None
     guessed: list[Any] = []  # keys the guess walked through, in its order
 
