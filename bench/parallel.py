@@ -205,16 +205,26 @@ def render(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-NOTES = """How it works and where the time goes (kernel_port/engine/parallel.py): the controller keeps the
-top of the DPOR tree, workers explore subtrees with the serial code, and the controller commits their
-results in the serial order, replaying each task's updates of the top of the tree.  It guesses the next
-tasks before the running ones are committed and checks each guess against the real state (a task's
-key); "wasted" counts guesses that did not match.  The speed-up is bounded by (a) the controller's own
-work, which competes with the workers for the two cores (probes: one partial execution per new region
-of the tree; keys and copies of the top of the tree), (b) the largest task: the split policy cuts the
-tree where tasks take 0.03-0.25 s of worker CPU, but a region's cut is fixed when it is entered, and
-(c) start-up: forking the pool and one default execution to place the first cut, which weigh on
-searches of a second or two."""
+NOTES = """Why the goal is missed (measured on this run; kernel_port/engine/parallel.py).  The controller keeps the
+top of the DPOR tree, workers explore subtrees with the serial code, and the controller commits their results
+in the serial order, replaying each task's updates of the top of the tree; to keep both workers busy it guesses
+the next tasks before the running ones are committed and checks each guess's key against the real state.
+
+* Wrong guesses ("wasted"): races found inside a task add branches to nodes above it, which the serial order
+  explores next, so the guessed order is often wrong (30 of 163 dispatched tasks on the bound-1 hotplug
+  search).  Wasted tasks take worker time from the right ones.
+* Bug searches go on for 2,000 executions after the first bug and then stop: every task guessed past that
+  point is thrown away (21 and 49 wasted tasks on the two waiter chains, which is why they gain nothing).
+* The controller's own work runs on the same two cores: probes (a partial execution per new region of the
+  tree), replaying the tasks' insertions into the top of the tree (the same wakeup-tree walks the serial
+  search makes there), keys and copies: about 1 s of CPU on the 25 s hotplug search.
+* Worker CPU is close to the serial search's (24.3 s against 25.9 s wall serial): the split itself costs
+  little; the loss is idle and wasted worker time.
+* Small searches (a second or less) pay the pool's start-up and one default execution to place the first cut.
+
+What would close the gap: guessing fewer tasks past a task that is likely to add branches above itself (a
+cost model of where races land), cancelling wasted tasks in the workers, and sending the workers the top of
+the tree once with deltas instead of per task."""
 
 
 if __name__ == "__main__":
