@@ -306,7 +306,25 @@ def _run_in_worker(prefix: list[tuple[Any, ...]], opts: TaskOptions, private: An
 # -- pools ---------------------------------------------------------------------------
 
 
-class InlinePool:
+class _Pool:
+    """What the controller needs of a pool: submit tasks, wait for one to
+    finish, and read futures (concurrent.futures and Dask futures alike)."""
+
+    jobs: int
+
+    @staticmethod
+    def done(fut: Any) -> bool:
+        return bool(fut.done())
+
+    @staticmethod
+    def result(fut: Any) -> TaskResult:
+        return fut.result()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        pass
+
+
+class InlinePool(_Pool):
     """Runs each task when it is submitted, in this process (for tests and
     for measuring the controller's own cost)."""
 
@@ -322,19 +340,8 @@ class InlinePool:
     def wait_any(self, pending: list[Any]) -> None:
         pass
 
-    @staticmethod
-    def done(fut: Any) -> bool:
-        return True
 
-    @staticmethod
-    def result(fut: Any) -> TaskResult:
-        return fut.result()  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        pass
-
-
-class ProcessPool:
+class ProcessPool(_Pool):
     """Worker processes on this machine (forked, so any program works)."""
 
     def __init__(self, program: Program, jobs: int) -> None:
@@ -350,19 +357,11 @@ class ProcessPool:
     def wait_any(self, pending: list[Any]) -> None:
         cf.wait(pending, return_when=cf.FIRST_COMPLETED)
 
-    @staticmethod
-    def done(fut: Any) -> bool:
-        return bool(fut.done())
-
-    @staticmethod
-    def result(fut: Any) -> TaskResult:
-        return fut.result()  # type: ignore[no-any-return]
-
     def close(self) -> None:
         self.ex.shutdown(wait=True, cancel_futures=True)
 
 
-class DaskPool:
+class DaskPool(_Pool):
     """The workers of a Dask distributed cluster (``pip install kernel-port[dist]``).
 
     The program travels once to every worker (``Client.scatter``); scenario
@@ -385,14 +384,6 @@ class DaskPool:
         while not any(f.done() for f in pending):
             self.event.wait(1.0)
             self.event.clear()
-
-    @staticmethod
-    def done(fut: Any) -> bool:
-        return bool(fut.done())
-
-    @staticmethod
-    def result(fut: Any) -> TaskResult:
-        return fut.result()  # type: ignore[no-any-return]
 
     def close(self) -> None:
         if self.own_client:
