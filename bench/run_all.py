@@ -90,6 +90,22 @@ def storm_goal() -> dict[str, Any]:
     return {"goal": goal, "met": not slow, "detail": detail}
 
 
+def scftorture_goal() -> dict[str, Any]:
+    """Issue 5's torture family at 4 CPUs: no violation on v6.17, violations on v3.10."""
+    goal = "scftorture family at 4 CPUs (dfs): none on v6.17, found on v3.10 (bench/scftorture.py)"
+    if not (RES / "scftorture.json").exists():
+        return {"goal": goal, "met": None, "detail": "not run (python bench/scftorture.py)"}
+    sc = load("scftorture.json")
+    rows = sc["rows"]
+    done = sum(1 for r in rows if r["complete"])
+    detail = (
+        f"{len(rows)} runs ({sc['budget_s']:.0f} s budget each): v6.17 violations {sc['mainline_violations']}, "
+        f"v3.10 violations {sc['v3_10_violations']}; complete searches {done}, the others say how many executions "
+        "they reached (scftorture.md)"
+    )
+    return {"goal": goal, "met": sc["mainline_violations"] == 0 and sc["v3_10_violations"] > 0, "detail": detail}
+
+
 def parallel_goals() -> list[dict[str, Any]]:
     """DESIGN's parallel goals: >= 1.8x on 2 cores, and the distributed run's agreement."""
     goal = "Parallel: split search >= 1.8x on 2 cores, results identical to serial (bench/parallel.py)"
@@ -361,7 +377,10 @@ def main() -> None:
     todo = (
         []
         if args.report_only
-        else (args.only or ["engine_speed", "time_to_verdict", "dpor_quality", "spin_peer", "storm_full", "parallel"])
+        else (
+            args.only
+            or ["engine_speed", "time_to_verdict", "dpor_quality", "spin_peer", "storm_full", "parallel", "scftorture"]
+        )
     )
     if "engine_speed" in todo:
         secs["engine_speed"] = sh(["bench/engine_speed.py", *q])
@@ -380,6 +399,8 @@ def main() -> None:
     if "parallel" in todo:
         # Not pinned: it measures two worker processes on the two cores.
         secs["parallel"] = sh(["bench/parallel.py", *q])
+    if "scftorture" in todo:
+        secs["scftorture"] = sh(["bench/scftorture.py", *q])
     es = load("engine_speed.json")
     tv = load("time_to_verdict.json")
     dq = load("dpor_quality.json")
@@ -408,6 +429,7 @@ def main() -> None:
         spin_goal(spin_status),
         storm_goal(),
         *parallel_goals(),
+        scftorture_goal(),
     ]
     summary = {
         "quick": quick,
@@ -422,7 +444,7 @@ def main() -> None:
     lines += [f"| {g['goal']} | {mark[g['met']]} | {g['detail']} |" for g in goals]
     lines += [
         "",
-        "Details: engine_speed.md, time_to_verdict.md, dpor_quality.md, spin_peer.md, storm_full.md, parallel.md.  "
+        "Details: engine_speed.md, time_to_verdict.md, dpor_quality.md, spin_peer.md, storm_full.md, parallel.md, scftorture.md.  "
         "Bench wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) + ".",
         "",
     ]

@@ -168,7 +168,9 @@ class ScfTorture(Scenario):
     sees the handler's store (n_mb_out_errs); -ENXIO only for offline
     targets (counted, not an error); every call that was accepted completes.
     Not a corpus scenario: built by ``scf_torture(seed, ...)`` and run with
-    the random/pct strategies in the tests and exhaustively in bench.
+    the random/pct strategies in the tests and exhaustively in bench
+    (bench/scftorture.py, 4 CPUs; any CPU count works: the last one is the
+    one taken offline).
     """
 
     name = ""  # built classes get one; the base is not registered
@@ -268,18 +270,23 @@ class ScfTorture(Scenario):
             else:
                 k.cpu_stopper_thread()
 
-    def cpu0(self, k: Any) -> None:
-        self._program(k, 0)
-
-    def cpu1(self, k: Any) -> None:
-        self._program(k, 1)
-
-    def cpu2(self, k: Any) -> None:
-        if self.hotplug and self.victim == 2:
+    def _cpu(self, k: Any, c: int) -> None:
+        if self.hotplug and self.victim == c:
+            # The CPU taken offline: its stopper thread, then the idle loop's
+            # offline check.
             k.cpu_stopper_thread()
             k.do_idle_offline_check()
         else:
-            self._program(k, 2)
+            self._program(k, c)
+
+    def cpu0(self, k: Any) -> None:
+        self._cpu(k, 0)
+
+    def cpu1(self, k: Any) -> None:
+        self._cpu(k, 1)
+
+    def cpu2(self, k: Any) -> None:
+        self._cpu(k, 2)
 
 
 def scf_torture(seed: int, *, cpus: int = 3, nops: int = 2, hotplug: bool = True) -> type[ScfTorture]:
@@ -289,7 +296,9 @@ def scf_torture(seed: int, *, cpus: int = 3, nops: int = 2, hotplug: bool = True
         ScfTorture.setup(self, k, m)
         self.op_checks = {(c, i): self._new_check(c, i) for c, ops in self.plan.items() for i in range(len(ops))}
 
-    attrs = {"seed": seed, "cpus": cpus, "nops": nops, "hotplug": hotplug, "setup": setup}
+    attrs: dict[str, Any] = {"seed": seed, "cpus": cpus, "nops": nops, "hotplug": hotplug, "setup": setup}
+    for c in range(3, cpus):
+        attrs[f"cpu{c}"] = lambda self, k, c=c: self._cpu(k, c)
     attrs["__doc__"] = ScfTorture.__doc__
     cls = type(f"ScfTorture_{seed}", (ScfTorture,), attrs)
     cls.name = f"smp.scftorture-{seed}"

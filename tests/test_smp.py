@@ -208,3 +208,12 @@ def test_scftorture_is_deterministic_per_seed() -> None:
     ra = check(pa, "random", seed=9, executions=5)
     rb = check(pb, "random", seed=9, executions=5)
     assert ra.executions == rb.executions and ra.verdict == rb.verdict
+
+
+def test_scftorture_at_four_cpus() -> None:
+    """Any CPU count: the last CPU is the one taken offline (its stopper runs)."""
+    cls = smp_scenarios().scf_torture(5, cpus=4, nops=2)
+    r617 = check(ScenarioProgram(cls, parse_variant("v6.17"), 0, None), "random", seed=3, executions=80)
+    assert r617.verdict == "inconclusive", r617.message
+    r310 = check(ScenarioProgram(cls, parse_variant("v3.10"), 0, cls.preemptions), "dfs", executions=400)
+    assert r310.verdict == "bug" and "csd_lock_wait" in r310.message, r310.message
