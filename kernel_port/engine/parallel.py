@@ -37,6 +37,12 @@ with a *probe* (one execution of the path, stopped at depth ``d``, exactly
 as the serial search's first execution there would create them); a guess's
 probe is kept and reused by the real walk when its inputs match.
 
+**Hand-backs.**  A task still running after ``yield_after`` seconds stops
+once its next branch is chosen and hands its stack back: that is the serial
+state, so the controller takes the nodes down to the first one with other
+branches waiting into its top (those branches become tasks) and sends the
+rest on as a task that starts from the handed-back nodes.
+
 Workers: a process pool on this machine (``jobs``), or a Dask distributed
 cluster (:class:`DaskPool`; ``pip install kernel-port[dist]``).  Dask rather
 than Ray: the task model here is plain futures over pickled arguments, which
