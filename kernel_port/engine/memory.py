@@ -110,6 +110,21 @@ class Struct:
     """Base of ported kernel structs.  ``name`` labels the object in traces."""
 
     _kp_fields: tuple[field, ...] = ()
+    _kp_defaults: dict[str, Any] = {}
+    _kp_factories: tuple[tuple[str, Callable[[], Any]], ...] = ()
+    _kp_names: frozenset[str] = frozenset()
+    _kp_prepared: tuple[field, ...] | None = None
+
+    @classmethod
+    def _kp_prepare(cls) -> None:
+        # What __init__ needs, computed once per class (again if a class's fields are set
+        # after it was created): the plain defaults, the fields built by a factory, and the
+        # names a keyword argument may set.
+        fields = cls._kp_fields
+        cls._kp_defaults = {f.name: f.default for f in fields if f.factory is None}
+        cls._kp_factories = tuple((f.name, f.factory) for f in fields if f.factory is not None)
+        cls._kp_names = frozenset(f.name for f in fields)
+        cls._kp_prepared = fields
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -134,12 +149,17 @@ class Struct:
         d = self.__dict__
         d["_oid"] = oid
         m.names[oid] = name if name is not None else f"{type(self).__name__}#{oid}"
-        for f in self._kp_fields:
-            d[f.name] = f.initial()
-        for k, v in init.items():
-            if not any(f.name == k for f in self._kp_fields):
-                raise TypeError(f"{type(self).__name__} has no field {k!r}")
-            d[k] = v
+        cls = type(self)
+        if cls._kp_prepared is not cls._kp_fields:
+            cls._kp_prepare()
+        d.update(self._kp_defaults)
+        for k, factory in self._kp_factories:
+            d[k] = factory()
+        if init:
+            if not self._kp_names.issuperset(init):
+                bad = next(k for k in init if k not in self._kp_names)
+                raise TypeError(f"{type(self).__name__} has no field {bad!r}")
+            d.update(init)
 
     @property
     def kp_name(self) -> str:

@@ -69,13 +69,16 @@ What is modelled, and what is abstracted (and why)
   ``nr_switches``, and the push balance callback run before the lock is dropped.  Fair-class
   picking, the context switch itself and proxy execution (donor != curr) are not modelled.
 * **enqueue/dequeue_rt_entity** are reduced to the rt_prio_array bookkeeping the push path
-  reads: ``rt.active`` and ``rt.highest_prio.curr`` (inc_rt_prio/dec_rt_prio).  RT group
-  scheduling, bandwidth, load averages and statistics are left out (no effect on pushing).
-* **find_lowest_rq()** is ported; **cpupri** is read as every online CPU's
-  ``rt.highest_prio.curr`` (which cpupri_set() mirrors in the C), one read step per CPU:
-  the lowest mask is the CPUs of the lowest priority level below the task's.  The topology
-  is one SD_WAKE_AFFINE domain spanning every CPU; ``cpumask_any_and_distribute()`` keeps its
-  per-CPU round-robin cursor (private to the CPU, so not a step).
+  reads: ``rt.active`` (a priority-ordered tuple; its length is rt_nr_running), then
+  ``inc_rt_prio()``/``dec_rt_prio()`` and their ``_smp`` halves as ported, which move the
+  CPU between cpupri levels.  RT group scheduling, bandwidth, load averages and statistics
+  are left out (no effect on pushing).
+* **find_lowest_rq()** is ported over the port of **cpupri** (kernel/sched/cpupri.py, which
+  says what it abstracts): the levels' counts and masks are shared words, so a search reads
+  a count and a mask per level it looks at.  Each rq joins cpupri at set-up through
+  ``rq_online_rt()``.  The topology is one SD_WAKE_AFFINE domain spanning every CPU;
+  ``cpumask_any_and_distribute()`` (lib/cpumask.c) keeps its per-CPU round-robin cursor
+  (private to the CPU, so not a step), and the per-CPU ``local_cpu_mask`` is a private mask.
 * **sched_feat(RT_PUSH_IPI)** is a static key: fixed at set-up from ``sched_features_h()``
   (true in v6.17; patch dd29c017 overrides that table), so testing it is not a step.
 * **resched_curr()** is ported (v6.17 shape): a local CPU sets TIF_NEED_RESCHED on
@@ -87,9 +90,11 @@ What is modelled, and what is abstracted (and why)
   ``get_push_task()``/``stop_one_cpu_nowait()`` raise if one is ever reached.
 * **get_task_struct/put_task_struct** and lockdep pinning (rq_unpin_lock/rq_repin_lock) are
   no-ops: tasks are never freed, and lock pinning has no behaviour.
-* **cpumasks** are ``atomic_t`` words: ``cpumask_set_cpu``/``cpumask_clear_cpu`` are the
-  atomic bit operations (one RMW step), ``cpumask_test_cpu``/``cpumask_next`` one read.
-* **Hotplug** (rq_online_rt/rq_offline_rt) is not modelled: ``rq->online`` stays 1.
+* **cpumasks** (lib/cpumask.py): shared masks are ``atomic_t`` words, ``cpumask_set_cpu``/
+  ``cpumask_clear_cpu`` the atomic bit operations (one RMW step), ``cpumask_test_cpu``/
+  ``cpumask_next`` one read.
+* **Hotplug** is not modelled: ``rq->online`` stays 1 (rq_online_rt() runs once, at set-up;
+  rq_offline_rt() never).
 * **double_lock_balance()**: both variants of sched.h are ported; ``config = {"PREEMPTION":
   True}`` selects the fair one (drop our lock, take both in order), the default is the
   unfair one (!CONFIG_PREEMPTION: keep our lock when a trylock or the lock order allows).
@@ -118,8 +123,6 @@ from ...engine import (
     atomic_cmpxchg_acquire,
     atomic_dec,
     atomic_dec_and_test,
-    atomic_fetch_andnot,
-    atomic_fetch_or,
     atomic_inc,
     atomic_read,
     atomic_read_acquire,
@@ -144,14 +147,24 @@ from ...engine import (
     smp_wmb,
 )
 from ...engine.tasks import RESCHEDULE_VECTOR
+from ...lib.cpumask import (
+    cpumask_clear_cpu,
+    cpumask_next,
+    cpumask_set_cpu,
+    cpumask_t,
+    cpumask_test_cpu,
+    cpumask_var,
+    next_bit_wrap,
+)
 from ..irq_work import IRQ_WORK_INIT_HARD, irq_work
+from .cpupri import cpupri
 
 RT_C = "kernel/sched/rt.c"
 SCHED_H = "kernel/sched/sched.h"
 CORE_C = "kernel/sched/core.c"
 TOPOLOGY_C = "kernel/sched/topology.c"
 FEATURES_H = "kernel/sched/features.h"
-CPUMASK_H = "include/linux/cpumask.h"
+CPUMASK_C = "lib/cpumask.c"
 PLIST_C = "lib/plist.c"
 X86_SMP_C = "arch/x86/kernel/smp.c"
 
@@ -202,6 +215,7 @@ class rt_prio_pair(Struct):
 
 class rt_rq(Struct):
     active = field(())  # the queued RT tasks, highest priority first (the rt_prio_array)
+    rq = field(None, shared=False)  # rq_of_rt_rq(): the run queue this rt_rq is part of
     highest_prio = field(None, shared=False)  # rt_prio_pair
     overloaded = field(0)
     pushable_tasks = field(None, shared=False)  # plist_head
@@ -222,10 +236,6 @@ class rq(Struct):
     rd = field(None, shared=False)  # root_domain
 
 
-class cpumask_t(atomic_t):
-    """A CPU mask word; bit n is CPU n (bit operations are atomic RMWs)."""
-
-
 class root_domain(Struct):
     refcount = field(None, shared=False)  # atomic_t
     rto_mask = field(None, shared=False)  # cpumask_t
@@ -236,6 +246,7 @@ class root_domain(Struct):
     rto_cpu = field(-1)  # protected by rto_lock
     rto_lock = field(None, shared=False)  # raw_spinlock_t
     rto_push_work = field(None, shared=False)  # irq_work
+    cpupri = field(None, shared=False)  # struct cpupri (kernel/sched/cpupri.py)
 
 
 def rt_task(p: task_struct) -> bool:
@@ -243,35 +254,7 @@ def rt_task(p: task_struct) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# cpumask and plist helpers (header inlines and lib/plist.c)
-
-
-@kfunc(CPUMASK_H)
-def cpumask_set_cpu(cpu: int, mask: cpumask_t) -> None:
-    atomic_fetch_or(1 << cpu, mask)
-
-
-@kfunc(CPUMASK_H)
-def cpumask_clear_cpu(cpu: int, mask: cpumask_t) -> None:
-    atomic_fetch_andnot(1 << cpu, mask)
-
-
-@kfunc(CPUMASK_H)
-def cpumask_test_cpu(cpu: int, mask: cpumask_t) -> bool:
-    return bool(atomic_read(mask) >> cpu & 1)
-
-
-@kfunc(CPUMASK_H)
-def cpumask_next(n: int, mask: cpumask_t, nr_cpu_ids: int) -> int:
-    # The next set bit after n (n = -1: the first); nr_cpu_ids when there is none.
-    bits = atomic_read(mask) >> (n + 1)
-    cpu = n + 1
-    while bits and cpu < nr_cpu_ids:
-        if bits & 1:
-            return cpu
-        bits >>= 1
-        cpu += 1
-    return nr_cpu_ids
+# plist helpers (lib/plist.c)
 
 
 def _plist_insert(nodes: tuple[task_struct, ...], p: task_struct) -> tuple[task_struct, ...]:
@@ -325,6 +308,11 @@ class rt_c:
         self.runqueues = [self._alloc_rq(c) for c in range(n)]
         # cpumask_any_and_distribute()'s per-CPU cursor (private to its CPU).
         self.distribute_cpu_mask_prev = [0] * n
+        # init_sched_rt_class(): find_lowest_rq()'s per-CPU scratch mask.
+        self.local_cpu_mask = [cpumask_var() for _ in range(n)]
+        # rq_attach_root() -> set_rq_online(): each rq joins the root domain's cpupri.
+        for r in self.runqueues:
+            self.rq_online_rt(r)
         # The balance callbacks queued under each rq lock (rq->balance_callback).
         self.balance_callbacks: list[list[Callable[[rq], None]]] = [[] for _ in range(n)]
         if RESCHEDULE_VECTOR not in self.m.vectors:
@@ -349,6 +337,7 @@ class rt_c:
             ),
             rd=self.def_root_domain,
         )
+        r.rt.rq = r
         return r
 
     @kfunc(TOPOLOGY_C)
@@ -368,6 +357,8 @@ class rt_c:
         rd.rto_lock = raw_spinlock_t(name=f"{name}.rto_lock")
         rd.rto_push_work = IRQ_WORK_INIT_HARD(self.rto_push_irq_work_func, name=f"{name}.rto_push_work")
         rd.rto_push_work.rd = rd  # container_of(work, struct root_domain, rto_push_work)
+        rd.cpupri = cpupri(name=f"{name}.cpupri")
+        self.cpupri_init(rd.cpupri)
         return rd
 
     @kfunc(FEATURES_H, line=97)
@@ -611,6 +602,14 @@ class rt_c:
         atomic_dec(r.rd.rto_count)
         cpumask_clear_cpu(r.cpu, r.rd.rto_mask)
 
+    @kfunc(RT_C)
+    def rq_online_rt(self, r: rq) -> None:
+        # set_rq_online(): the rq joins (or rejoins) its root domain (rq lock held).
+        if r.rt.overloaded:
+            self.rt_set_overload(r)
+        # __enable_runtime(): RT bandwidth, not modelled.
+        self.cpupri_set(r.rd.cpupri, r.cpu, r.rt.highest_prio.curr)
+
     @kfunc(RT_C, line=373)
     def has_pushable_tasks(self, r: rq) -> bool:
         return not plist_head_empty(r.rt.pushable_tasks)
@@ -655,21 +654,58 @@ class rt_c:
 
     # -- rt.c: the RT class's enqueue/dequeue and pick hooks ------------------------------
 
+    def rq_of_rt_rq(self, rt_rq_: rt_rq) -> rq:
+        return rt_rq_.rq  # type: ignore[no-any-return]
+
+    @kfunc(RT_C)
+    def inc_rt_prio_smp(self, rt_rq_: rt_rq, prio: int, prev_prio: int) -> None:
+        # No RT group scheduling: the rq's own rt_rq is always the top queue.
+        r = self.rq_of_rt_rq(rt_rq_)
+        if r.online and prio < prev_prio:
+            self.cpupri_set(r.rd.cpupri, r.cpu, prio)
+
+    @kfunc(RT_C)
+    def dec_rt_prio_smp(self, rt_rq_: rt_rq, prio: int, prev_prio: int) -> None:
+        r = self.rq_of_rt_rq(rt_rq_)
+        if r.online and rt_rq_.highest_prio.curr != prev_prio:
+            self.cpupri_set(r.rd.cpupri, r.cpu, rt_rq_.highest_prio.curr)
+
+    @kfunc(RT_C)
+    def inc_rt_prio(self, rt_rq_: rt_rq, prio: int) -> None:
+        prev_prio = rt_rq_.highest_prio.curr
+        if prio < prev_prio:
+            rt_rq_.highest_prio.curr = prio
+        self.inc_rt_prio_smp(rt_rq_, prio, prev_prio)
+
+    @kfunc(RT_C)
+    def dec_rt_prio(self, rt_rq_: rt_rq, prio: int, active: tuple[task_struct, ...]) -> None:
+        # ``active``: the rt_prio_array after the removal (rt_nr_running is its length).
+        prev_prio = rt_rq_.highest_prio.curr
+        if active:
+            WARN_ON(prio < prev_prio)
+            # The task that left may have been the highest: recompute from the array
+            # (sched_find_first_bit()).
+            if prio == prev_prio:
+                rt_rq_.highest_prio.curr = active[0].prio
+        else:
+            rt_rq_.highest_prio.curr = MAX_RT_PRIO - 1
+        self.dec_rt_prio_smp(rt_rq_, prio, prev_prio)
+
     @kfunc(RT_C)
     def enqueue_rt_entity(self, r: rq, p: task_struct) -> None:
-        # Abstracted: the rt_prio_array as a priority-ordered tuple; inc_rt_prio().
+        # Abstracted: the rt_prio_array as a priority-ordered tuple, then inc_rt_tasks()'s
+        # inc_rt_prio() as ported.
         r.rt.active = _plist_insert(r.rt.active, p)
         p.rt.on_rq = 1
-        if p.prio < r.rt.highest_prio.curr:
-            r.rt.highest_prio.curr = p.prio
+        self.inc_rt_prio(r.rt, p.prio)
 
     @kfunc(RT_C)
     def dequeue_rt_entity(self, r: rq, p: task_struct) -> None:
-        # Abstracted: remove from the rt_prio_array; dec_rt_prio() recomputes the highest.
+        # Abstracted: remove from the rt_prio_array, then dec_rt_tasks()'s dec_rt_prio().
         active = tuple(t for t in r.rt.active if t is not p)
         r.rt.active = active
         p.rt.on_rq = 0
-        r.rt.highest_prio.curr = active[0].prio if active else MAX_RT_PRIO - 1
+        self.dec_rt_prio(r.rt, p.prio, active)
 
     @kfunc(RT_C, line=1432)
     def enqueue_task_rt(self, r: rq, p: task_struct, flags: int) -> None:
@@ -757,64 +793,56 @@ class rt_c:
                 return p
         return None
 
-    def cpupri_find(self, task: task_struct) -> set[int]:
-        """Abstracted cpupri_find(): the CPUs of the lowest priority level below ``task``'s,
-        in its affinity (every online CPU's rt.highest_prio.curr, one read each)."""
-        # The same reads in the same order as a loop over cpu_rq(c); names bound once, as
-        # this runs over every CPU on each push attempt (192 of them in the timed storm).
-        levels: dict[int, int] = {}
-        allowed = task.cpus_mask
-        runqueues = self.runqueues
-        for c in range(self.nr_cpu_ids):
-            other = runqueues[c]
-            if not other.online or c not in allowed:
-                continue
-            levels[c] = other.rt.highest_prio.curr
-        prio = task.prio
-        lowest = -1
-        for lvl in levels.values():
-            if lvl > prio and lvl > lowest:
-                lowest = lvl
-        if lowest < 0:
-            return set()
-        return {c for c, lvl in levels.items() if lvl == lowest}
-
-    def cpumask_any_and_distribute(self, mask: set[int]) -> int:
-        # lib/cpumask.c: the next CPU of the mask after this CPU's cursor, wrapping.
+    @kfunc(CPUMASK_C)
+    def cpumask_any_and_distribute(self, src1: cpumask_var, src2: int) -> int:
+        # The next CPU of both masks after this CPU's cursor, wrapping; moves the cursor.
         me = smp_processor_id()
         prev = self.distribute_cpu_mask_prev[me]
-        if not mask:
+        nxt = next_bit_wrap(src1.bits & src2, prev)
+        if nxt < 0:
             return self.nr_cpu_ids
-        above = [c for c in mask if c > prev]
-        first = min(above) if above else min(mask)
-        self.distribute_cpu_mask_prev[me] = first
-        return first
+        self.distribute_cpu_mask_prev[me] = nxt
+        return nxt
+
+    def sched_domain_span(self) -> int:
+        # The one SD_WAKE_AFFINE domain: every CPU.
+        return (1 << self.nr_cpu_ids) - 1
 
     @kfunc(RT_C, line=1758, show=True)
     def find_lowest_rq(self, task: task_struct) -> int:
         this_cpu = smp_processor_id()
+        lowest_mask = self.local_cpu_mask[this_cpu]
         cpu = self.task_cpu(task)
 
         if task.nr_cpus_allowed == 1:
             return -1  # nowhere else to go
 
-        lowest_mask = self.cpupri_find(task)
-        if not lowest_mask:
+        # Symmetric CPU capacities: no fitness function.
+        ret = self.cpupri_find(self.cpu_rq(cpu).rd.cpupri, task, lowest_mask)
+        if not ret:
             return -1
 
         # The CPU the task last ran on is cache-hot: prefer it.
-        if cpu in lowest_mask:
+        if lowest_mask.bits >> cpu & 1:
             return cpu
 
-        if this_cpu not in lowest_mask:
+        if not lowest_mask.bits >> this_cpu & 1:
             this_cpu = -1
 
         # One SD_WAKE_AFFINE domain spanning every CPU: this CPU if it qualifies, else any.
-        if this_cpu != -1:
+        span = self.sched_domain_span()
+        if this_cpu != -1 and span >> this_cpu & 1:
             return this_cpu
-        best_cpu = self.cpumask_any_and_distribute(lowest_mask)
+        best_cpu = self.cpumask_any_and_distribute(lowest_mask, span)
         if best_cpu < self.nr_cpu_ids:
             return best_cpu
+
+        # No domain matched (unreachable with one domain spanning every CPU; kept for shape).
+        if this_cpu != -1:
+            return this_cpu
+        cpu = self.cpumask_any_and_distribute(lowest_mask, span)  # cpumask_any_distribute()
+        if cpu < self.nr_cpu_ids:
+            return cpu
         return -1
 
     @kfunc(RT_C, line=1849)
