@@ -155,16 +155,18 @@ class RtPushScenario(Scenario):
         way.  What skipping changes is when the pulls come, not what they do: a skipped pull
         still in flight when the walk read the counter (a pull takes about 370 us) could have
         found the walk ended and started the next one sooner, and skipped pulls take no locks
-        the walk could meet.  Checked at full size against back-to-back pulls: v6.17+94894c9c
-        (its one walk never ends: a bump lands in every pass) and dd29c017 (no walk) report
-        the same backlog, tasklet bodies, walk visits, stalls and lockups, and the calibration
-        table is unchanged; tejun-rfc's numbers move a little (its walk also pushes tasks to
-        the stand-in's CPU and visits it there, among the pulls).  rt.self-ipi-loop keeps
+        the walk could meet.  Checked at full size against back-to-back pulls
+        (bench/results/storm_coalescing_full.md): v6.17+94894c9c (its one walk never ends: a
+        bump lands in every pass) reports the same growth, maximum backlog, walk visits, stall
+        and lockups (its final backlog differs by 3 tasklets of 15,280), dd29c017 (no walk)
+        the same everything; on tejun-rfc the one walk ends after moving both FIFO-1 tasks
+        either way (2 visits, or 4 when a back-to-back pull lands during it).  rt.self-ipi-loop keeps
         back-to-back pulls: its walks end (on 94894c9c after every pass), so its IPI rate
         depends on when pulls come (skipping moved it by a tenth on v6.17 and a fifth on
         94894c9c), and its 2 s run is cheap anyway.
         The stand-in waits as the CPUs it stands for keep scheduling, so kport simulate's
-        out-of-schedule() measure leaves it out meanwhile."""
+        out-of-schedule() measure leaves it out meanwhile.  A task pushed to the stand-in's CPU
+        (tejun-rfc) runs there: the __schedule() of its next pull picks it."""
         cpu = smp_processor_id()
         rd = k.def_root_domain
         while True:
@@ -174,6 +176,9 @@ class RtPushScenario(Scenario):
             if not self.COALESCE_PULLS:
                 self.pull(k, cpu)
                 continue
+            # A task pushed to this CPU runs when its FIFO-50 tasks sleep: the __schedule() of
+            # the next pull picks it (it outranks the idle task).
+            self.preemption_point(k, cpu)
             mark = timed_watch()
             self.pull(k, cpu)
             loop = rd.raw("rto_loop")
@@ -415,15 +420,18 @@ class PushIpiStorm(RtPushScenario):
             cfs.need_resched = 1
         for cpu in self.PULLERS:
             self.add_sleeper(k, cpu)
+        self.idle_cpus = frozenset(self.PULLERS)
         m.irq_exit_hooks.append(self.idle_resched)
         self.unchanged: dict[int, int] = {}
         self.last_state: dict[int, tuple[Any, ...]] = {}
 
     def idle_resched(self, cpu: Any) -> None:
-        """An idle puller asked to reschedule (a task was pushed to it) schedules on the way
-        out of the reschedule interrupt, interrupts still off: do_idle()'s need_resched()
-        check and schedule_idle(), folded into the interrupt's exit (see the docstring)."""
-        if cpu.id not in self.PULLERS or len(cpu.ctx) != 1 or cpu.preempt_count or not cpu.program_done:
+        """An idle CPU asked to reschedule (a task was pushed to it) schedules on the way out
+        of the reschedule interrupt, interrupts still off: do_idle()'s need_resched() check
+        and schedule_idle(), folded into the interrupt's exit (see the docstring).  The
+        untimed scenario's idle CPU is the puller once its program is done; the timed form's
+        are every CPU that is neither a target nor the pullers' stand-in."""
+        if cpu.id not in self.idle_cpus or len(cpu.ctx) != 1 or cpu.preempt_count or not cpu.program_done:
             return
         if self.k.test_tsk_need_resched(self.k.current()):
             self.k._schedule(from_irq_exit=True)
@@ -491,7 +499,15 @@ class PushIpiStorm(RtPushScenario):
     )
 
     def timed_build(self, k: Any, m: Machine, size: str) -> dict[int, Any]:
-        """The reproducer at full size (192 CPUs) or scaled down (8 CPUs, a 2 s watchdog)."""
+        """The reproducer at full size (192 CPUs) or scaled down (8 CPUs, a 2 s watchdog).
+
+        CPU 2 is the pullers' stand-in; the other non-target CPUs idle (their FIFO-50 tasks
+        sleep), and a task pushed to one runs there at once (``idle_resched``).  A FIFO-1
+        kthread the walk migrates (tejun-rfc) then stays on that CPU: it runs there, and an
+        RT task wakes on the CPU it last ran on (select_task_rq_rt()) unless an RT task runs
+        there.  Only the targets' own kthreads are requeued at once
+        (``_fifo1_runs_and_requeues``), which is what keeps the targets in rto_mask.
+        """
         self.common_setup(k, m)
         self.timed_run = True
         self.pool_size = STORM_POOL[size]
@@ -522,6 +538,10 @@ class PushIpiStorm(RtPushScenario):
         m.register_vector(STORM_TIMER_VECTOR, "LOCAL_TIMER_VECTOR", lambda vec: self._storm_hrtimer(k))
         m.sched_hooks.append(self._fifo1_runs_and_requeues)
         self.add_sleeper(k, self.PULLERS[0])
+        # The CPUs whose FIFO-50 tasks sleep (the stand-in pulls for them) are idle: a task
+        # pushed to one runs there at once.
+        self.idle_cpus = frozenset(range(m.ncpus)) - set(self.TARGETS) - {self.PULLERS[0]}
+        m.irq_exit_hooks.append(self.idle_resched)
         m.probe("tasklet backlog", lambda: sum(self.queued[c] - self.ran[c] for c in self.TARGETS))
         m.probe("tasklet backlog CPU0", lambda: self.queued[0] - self.ran[0])
         m.probe("tasklet backlog CPU1", lambda: self.queued[1] - self.ran[1])

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """kport simulate on the scaled-down RT push-IPI storm (8 CPUs, a 2 s watchdog): the storm's
-backlog grows and the watchdog fires on v6.17+94894c9c; dd29c017 stays bounded; JSON and the
-plot are deterministic.  (The full-size run, 192 CPUs and 120 s, is in bench/.)"""
+backlog grows and the watchdog fires on v6.17+94894c9c; dd29c017 stays bounded; tejun-rfc's
+walk ends once both kthreads are moved; JSON and the plot are deterministic.  (The full-size
+run, 192 CPUs and 120 s, is in bench/.)"""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ def test_dd29c017_stays_bounded() -> None:
     assert rep.max_backlog <= 2 and abs(rep.growth_per_s) < 1
     assert rep.first_stall_ns is None and rep.soft_lockups == 0
     assert rep.result.samples[-1][1]["push walk visits"] == 0
+
+
+def test_tejun_rfc_moves_both_kthreads_to_idle_cpus_and_the_walk_stops() -> None:
+    """The relay migrates both FIFO-1 kthreads on the first walk; an idle CPU runs what is
+    pushed to it, so the targets leave rto_mask and no later pull starts a walk."""
+    rep = simulate("rt.push-ipi-storm", "v6.17+94894c9c+tejun-rfc", size="small", until_s=4)
+    assert [v["push walk visits"] for _, v in rep.result.samples[1:]] == [2] * (len(rep.result.samples) - 1)
+    assert rep.max_backlog <= 5 and rep.first_stall_ns is None and rep.soft_lockups == 0
 
 
 def test_cli_json_and_plot_are_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
