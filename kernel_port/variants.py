@@ -64,16 +64,26 @@ class Patch:
     title: str
     author: str
     date: str
-    kind: str  # upstream | RFC | rejected | config | ours | workaround | sketch | patch
+    kind: str  # upstream | RFC | rejected | config | ours | workaround | sketch | patch | backport
     applies_to: tuple[str, ...]  # trees or partial variants ("TREE+PATCH")
     upstream: str = ""  # commit id
     link: str = ""  # message-id or URL
     fixes: str = ""
     notes: str = ""
     config: dict[str, Any] = field(default_factory=dict)  # configuration it switches
+    # Adapted versions of this patch for older trees (each of kind "backport", same name):
+    # on a base listed in a backport's applies_to, that backport's mixin is applied instead.
+    backports: tuple[Patch, ...] = ()
+
+    def for_base(self, base: str) -> Patch:
+        """The patch as applied on ``base``: a backport made for that base, else itself."""
+        for b in self.backports:
+            if base in b.applies_to:
+                return b
+        return self
 
     def metadata(self) -> dict[str, Any]:
-        return {
+        meta = {
             "name": self.name,
             "title": self.title,
             "author": self.author,
@@ -84,6 +94,11 @@ class Patch:
             "link": self.link,
             "fixes": self.fixes,
         }
+        if self.backports:
+            meta["backports"] = [
+                {"kind": b.kind, "applies_to": list(b.applies_to), "notes": b.notes} for b in self.backports
+            ]
+        return meta
 
 
 UnknownName = UnknownNameError  # the name this module used before the hierarchy in engine/errors.py
@@ -271,7 +286,7 @@ def parse_variant(spec: str) -> Variant:
             raise PatchDoesNotApply(
                 f"patch '{pname}' does not apply to '{base}' (it applies to {', '.join(p.applies_to)})"
             )
-        chosen.append(p)
+        chosen.append(p.for_base(base))
         base = f"{base}+{pname}"
     bases = tuple(p.cls for p in reversed(chosen)) + (tree.cls,)
     cls = type(spec, bases, {"VARIANT_NAME": spec}) if chosen else tree.cls

@@ -12,6 +12,7 @@ from typing import Any
 from kernel_port.engine import Machine, Struct, cpu_online, field, preempt_disable, preempt_enable, smp_processor_id
 from kernel_port.kernel.smp import INIT_CSD, smp_call_func_t
 from kernel_port.scenario import BUG, OK, Scenario
+from kernel_port.scenario_helpers import call_async
 
 CALL_FUNCTION_SINGLE_VECTOR = 0xFB
 CALL_FUNCTION_VECTOR = 0xFC
@@ -24,15 +25,6 @@ class Vars(Struct):
     ran_f = field(0)
 
 
-def call_async(k: Any, cpu: int, csd: Any) -> int:
-    """Queue a caller-owned CSD: ``__smp_call_function_single(cpu, csd, 0)``
-    on v3.10, ``smp_call_function_single_async(cpu, csd)`` since v3.19."""
-    if hasattr(k, "_smp_call_function_single"):
-        k._smp_call_function_single(cpu, csd, 0)
-        return 0
-    return k.smp_call_function_single_async(cpu, csd)  # type: ignore[no-any-return]
-
-
 class HotplugLostIpi(Scenario):
     """A callback queued to a CPU that goes offline is lost, and every later IPI with it.
 
@@ -40,15 +32,26 @@ class HotplugLostIpi(Scenario):
     runs, CPU 1 completes a block request and, as the block layer does,
     raises the completion on CPU 2 if CPU 2 is online: an asynchronous call
     (``__smp_call_function_single(2, csd, 0)`` on v3.10,
-    ``smp_call_function_single_async`` today).  The IPI is still in flight
-    -- pending, not yet taken -- when CPU 2 turns its interrupts off in
-    stop_machine; CPU 2 then dies and its APIC state is discarded.  On v3.10
-    the callback stays on CPU 2's call_single_queue across offline and
-    online; when CPU 0 then calls ``smp_call_function_single(2, f, NULL, 1)``
-    it finds the queue non-empty, assumes an IPI is on its way, sends none
-    and spins in ``csd_lock_wait()`` forever (Heiko Carstens' 2013 report).
-    8d056c48 drains the queue on the outgoing CPU in its CPU_DYING step;
-    v6.17 does the same in ``smpcfd_dying_cpu``.
+    ``smp_call_function_single_async`` from v3.15 on).  The IPI is still in
+    flight -- pending, not yet taken -- when CPU 2 turns its interrupts off
+    in stop_machine; CPU 2 then dies and its APIC state is discarded.  On
+    v3.10 and on 8d056c48's parent (pre-8d056c48, the v3.15 cycle's lockless
+    queue) the callback stays on CPU 2's call_single_queue across offline
+    and online; when CPU 0 then calls ``smp_call_function_single(2, f, NULL,
+    1)`` it finds the queue non-empty, assumes an IPI is on its way, sends
+    none and spins in ``csd_lock_wait()`` forever (Heiko Carstens' 2013
+    report, on the 3.10-era list; the llist of v3.14 changed nothing).
+    8d056c48 drains the queue on the outgoing CPU in its CPU_DYING step
+    (v3.10+8d056c48 is its backport onto the spinlocked list); v6.17 does
+    the same in ``smpcfd_dying_cpu``.
+
+    | variant | verdict |
+    |---|---|
+    | v3.10 | BUG |
+    | v3.10+8d056c48 | OK |
+    | v6.17 | OK |
+    | pre-8d056c48 | BUG |
+    | pre-8d056c48+8d056c48 | OK |
 
     Property: the waiter returns, and the callback queued to CPU 2 runs.
 
@@ -66,7 +69,13 @@ class HotplugLostIpi(Scenario):
     name = "smp.hotplug-lost-ipi"
     cpus = 3
     preemptions = 0
-    expect = {"v3.10": BUG, "v3.10+8d056c48": OK, "v6.17": OK}
+    expect = {
+        "v3.10": BUG,
+        "v3.10+8d056c48": OK,
+        "v6.17": OK,
+        "pre-8d056c48": BUG,
+        "pre-8d056c48+8d056c48": OK,
+    }
 
     def setup(self, k: Any, m: Machine) -> None:
         self.v = Vars(name="v")
