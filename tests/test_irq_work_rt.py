@@ -171,3 +171,18 @@ def test_rt_irq_work_sync_waits_for_the_thread_and_may_not_be_called_atomic() ->
     assert r.verdict == "ok" and r.complete, r.message
     r = _check("v6.17", 2, RT, build_sync(True))
     assert r.verdict == "bug" and r.kind == "sleeping-in-atomic", r.message
+
+
+def test_v2_double_queue_links_the_second_work_twice() -> None:
+    """irq_work.rt-remote-double-queue on the v2 posting: the second remote queue's lazy add
+    returns false after linking, and the same node is linked again on the CSD queue."""
+    p = program("irq_work.rt-remote-double-queue", "pre-b4c6f86+rt-thread-v2")
+    r = check(p)
+    assert r.verdict == "bug" and r.kind == "sleeping-in-atomic", r.message
+    assert "in hard interrupt context" in r.message
+    out, div = replay(p, r.counterexample.choices)
+    assert div is None and out.machine is not None
+    rows = [row[4] for row in out.machine.trace]
+    lazy = rows.index("llist_add(&b.llist, &lazy_list[1]) -> false")
+    csd = rows.index("llist_add(&b.llist, &call_single_queue[1]) -> false")
+    assert lazy < csd < rows.index("<CALL_FUNCTION_SINGLE_VECTOR>")
