@@ -13,9 +13,11 @@ from kernel_port.engine import (
     SimpleProgram,
     current_task,
     in_hardirq,
+    kthread_create_on_cpu,
     local_irq_disable,
     local_irq_enable,
     rt_prio,
+    wake_up_process,
 )
 from kernel_port.engine.explorer import check, replay
 from kernel_port.engine.locks import spin_lock, spin_unlock, spinlock_t
@@ -186,3 +188,31 @@ def test_v2_double_queue_links_the_second_work_twice() -> None:
     lazy = rows.index("llist_add(&b.llist, &lazy_list[1]) -> false")
     csd = rows.index("llist_add(&b.llist, &call_single_queue[1]) -> false")
     assert lazy < csd < rows.index("<CALL_FUNCTION_SINGLE_VECTOR>")
+
+
+def test_rt_irq_work_sync_sleeps_so_a_higher_priority_waiter_lets_the_thread_run() -> None:
+    """A SCHED_FIFO 50 thread on CPU 1 queues non-HARD work on its own CPU and waits for it with
+    irq_work_sync(): the work runs in irq_work/1 (FIFO 1, lower priority), so the waiter must
+    sleep in rcuwait_wait_event() for it to run at all (a spinning waiter never yields)."""
+
+    def build(k: Any, m: Machine) -> dict[int, Any]:
+        ran: list[str] = []
+
+        def func(work: irq_work) -> None:
+            t = current_task()
+            ran.append(t.name if t is not None else "?")
+
+        w = IRQ_WORK_INIT(func, name="w")
+
+        def waiter() -> None:
+            k.irq_work_queue(w)
+            k.irq_work_sync(w)
+            assert ran == ["irq_work/1"], f"irq_work_sync() returned before the thread ran it: {ran}"
+            ran.append("returned")
+
+        t = kthread_create_on_cpu(m, 1, waiter, "waiter", rt_prio(50))
+        m.eventually("the waiter returned from irq_work_sync()", lambda: ran[-1:] == ["returned"])
+        return {1: lambda: wake_up_process(t)}
+
+    r = _check("v6.17", 2, RT, build)
+    assert r.verdict == "ok" and r.complete, r.message

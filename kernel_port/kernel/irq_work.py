@@ -38,10 +38,10 @@ later queue on the CPU sees a non-empty list and raises nothing.
 
 What is abstracted
 ------------------
-* ``struct rcuwait irqwait``: there is no task model.  ``rcuwait_wait_event()`` in
-  ``irq_work_sync()`` is modelled as a blocked wait on the flags word (the engine blocks the
-  waiter until another CPU writes what it read, which is what the wake-up achieves);
-  ``rcuwait_wake_up()`` is a recorded no-op.
+* ``struct rcuwait irqwait`` is the port of kernel/rcuwait.py: ``irq_work_sync()`` sleeps in
+  ``rcuwait_wait_event()`` and ``irq_work_single()`` wakes it.  A waiter that is a kernel
+  thread of the model really sleeps; a CPU's base context (no task_struct in the model) waits
+  as a blocked spin instead (see that module for why this is the same for the corpus).
 * PREEMPT_RT's ``irq_workd`` per-CPU thread is a real kernel thread of the engine's task model:
   ``irq_work_init_threads()`` registers the smpboot thread "irq_work/%u" (kernel/smpboot.py)
   when PREEMPT_RT is configured; its loop sleeps until ``irq_workd_should_run()`` (this CPU's
@@ -51,6 +51,9 @@ What is abstracted
   starts.  ``wake_up_process()`` is the engine's.
 * ``kasan_record_aux_stack()``, the ``trace_ipi_send_cpu`` tracepoint and lockdep's
   irq_work annotations: no effect on behaviour, left out.
+* ``lockdep_assert_irqs_enabled()`` in ``irq_work_sync()`` exists only in a lockdep kernel
+  (CONFIG_PROVE_LOCKING), where it is a ``WARN_ON_ONCE``.  The model is a lockdep kernel
+  here: it always checks it, with that WARN_ON_ONCE (a production kernel checks nothing).
 * Remote queueing hands the node to kernel/smp.c's ``__smp_call_single_queue()`` (the port of
   kernel/smp.c provides it as ``self._smp_call_single_queue``).
 """
@@ -62,6 +65,7 @@ from typing import Any
 
 from ..engine import (
     BUG_ON,
+    TASK_UNINTERRUPTIBLE,
     WARN_ON_ONCE,
     PerCpu,
     Struct,
@@ -85,6 +89,7 @@ from ..engine import (
     wake_up_process,
 )
 from ..lib.llist import llist_head, llist_node
+from .rcuwait import rcuwait
 from .smpboot import smp_hotplug_thread
 
 IRQ_WORK_C = "kernel/irq_work.c"
@@ -121,7 +126,7 @@ call_single_node = __call_single_node
 class irq_work(Struct):
     node = field(None, shared=False)
     func = field(None, shared=False)
-    irqwait = field(None, shared=False)  # struct rcuwait: see the module docstring
+    irqwait = field(None, shared=False)  # the struct rcuwait (its task pointer is shared)
 
 
 def __IRQ_WORK_INIT(func: Callable[[irq_work], Any], flags: int, name: str | None = None) -> irq_work:
@@ -136,6 +141,7 @@ def __IRQ_WORK_INIT(func: Callable[[irq_work], Any], flags: int, name: str | Non
     node.llist.owner = work
     work.node = node
     work.func = func
+    work.irqwait = rcuwait(name=f"{nm}.irqwait")
     return work
 
 
@@ -326,11 +332,7 @@ class irq_work_c:
         atomic_cmpxchg(work.node.a_flags, flags, flags & ~IRQ_WORK_BUSY)
 
         if (kconfig("PREEMPT_RT") and not self.irq_work_is_hard(work)) or not self.arch_irq_work_has_interrupt():
-            self.rcuwait_wake_up(work)
-
-    def rcuwait_wake_up(self, work: irq_work) -> None:
-        # Modelled by the waiter blocking on the flags word (see the module docstring).
-        pass
+            self.rcuwait_wake_up(work.irqwait)
 
     @kfunc(IRQ_WORK_C, line=235)
     def irq_work_run_list(self, lst: llist_head) -> None:
@@ -374,15 +376,19 @@ class irq_work_c:
 
     @kfunc(IRQ_WORK_C, line=286)
     def irq_work_sync(self, work: irq_work) -> None:
-        # lockdep_assert_irqs_enabled()
+        # lockdep_assert_irqs_enabled(): checked only by a lockdep kernel (CONFIG_PROVE_LOCKING),
+        # whose assert is this WARN_ON_ONCE; the model checks it always (module docstring).
         WARN_ON_ONCE(irqs_disabled(), "irq_work_sync() with interrupts disabled")
         might_sleep("irq_work_sync()")
 
         if (kconfig("PREEMPT_RT") and not self.irq_work_is_hard(work)) or not self.arch_irq_work_has_interrupt():
-            # rcuwait_wait_event(&work->irqwait, !irq_work_is_busy(work), ...): a sleeping
-            # wait, modelled as blocking until the flags word changes.
-            while self.irq_work_is_busy(work):
-                cpu_relax(f"irq_work_sync(): sleeping until {work.kp_name} is no longer BUSY")
+            # Sleep until the runner has cleared BUSY and woken us (irq_work_single()).
+            self.rcuwait_wait_event(
+                work.irqwait,
+                lambda: not self.irq_work_is_busy(work),
+                TASK_UNINTERRUPTIBLE,
+                f"irq_work_sync(): waiting until {work.kp_name} is no longer BUSY",
+            )
             return
 
         while self.irq_work_is_busy(work):

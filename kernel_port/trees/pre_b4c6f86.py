@@ -25,6 +25,9 @@ Where it differs from v6.17, and only that:
   rcuwait came with 810979682 and 09089db7, in the 5.16 cycle).
 * ``irq_work_init_threads()`` does not exist: no thread is registered.
 
+As in the v6.17 port, ``irq_work_sync()``'s lockdep-only ``lockdep_assert_irqs_enabled()`` is
+always checked, as the WARN_ON_ONCE a lockdep kernel makes of it.
+
 ``arch_irq_work_raise()`` is called directly (the ``irq_work_raise()`` wrapper with its
 tracepoint is from v6.4).
 """
@@ -133,7 +136,8 @@ class pre_b4c6f86(Linux):  # type: ignore[misc,valid-type]
 
     @kfunc(IRQ_WORK_C, V, line=204)
     def irq_work_sync(self, work: irq_work) -> None:
-        # lockdep_assert_irqs_enabled()
+        # lockdep_assert_irqs_enabled(): checked only by a lockdep kernel (CONFIG_PROVE_LOCKING),
+        # whose assert is this WARN_ON_ONCE; the model checks it always (module docstring).
         WARN_ON_ONCE(irqs_disabled(), "irq_work_sync() with interrupts disabled")
         while self.irq_work_is_busy(work):
             cpu_relax(f"irq_work_sync(): spinning until {work.kp_name} is no longer BUSY")
