@@ -103,6 +103,14 @@ What is modelled, and what is abstracted (and why)
   writes.  TIF_NEED_RESCHED is the task's ``need_resched`` field; the ``need_resched()`` of
   kernel/sched/idle.py (always false) and of kernel/softirq.py (the engine thread model's
   flag) do not see it yet -- scenarios ask ``test_tsk_need_resched(current())``.
+* **The thread_info flags word** is reduced to the one bit the modelled paths use: the
+  ``need_resched`` field is ``ti->flags`` with only TIF_NEED_RESCHED (value 1) in it.
+  TIF_POLLING_NRFLAG is never set (idle halts instead of polling; see kernel/smp.py), the
+  lazy bit is not modelled.  Every access keeps the C's atomicity: ``set_nr_and_not_polling()``
+  is the ``fetch_or()`` macro of core.c (a read, then ``try_cmpxchg()`` until the OR sticks);
+  ``set_ti_thread_flag()`` and ``clear_tsk_need_resched()`` are x86's LOCK'd ``set_bit()`` and
+  ``clear_bit()``, which on a word holding only that bit are an atomic exchange with 1 and
+  with 0 (``xchg()``: one LOCK'd read-modify-write, as on the hardware).
 * **The BUG_ON checks of pick_next_pushable_task()** read the task's CPU and queued state and
   the rq's curr/donor without steps: they run under the rq lock, and every writer of those
   fields holds the same lock, so the values cannot change under the check and reading them
@@ -145,6 +153,8 @@ from ...engine import (
     smp_processor_id,
     smp_rmb,
     smp_wmb,
+    try_cmpxchg,
+    xchg,
 )
 from ...engine.tasks import RESCHEDULE_VECTOR
 from ...lib.cpumask import (
@@ -172,6 +182,10 @@ MAX_RT_PRIO = 100
 MAX_PRIO = 140
 NICE_0_PRIO = 120
 RT_MAX_TRIES = 3
+# The thread_info flags word as modelled (module docstring): only TIF_NEED_RESCHED, as bit 0.
+TIF_NEED_RESCHED = 0
+_TIF_NEED_RESCHED = 1 << TIF_NEED_RESCHED
+_TIF_POLLING_NRFLAG = 0  # never set: the idle loop halts (no polling bit in the model)
 TASK_ON_RQ_QUEUED = 1
 TASK_ON_RQ_MIGRATING = 2
 
@@ -197,6 +211,10 @@ class task_struct(Struct):
     on_cpu = field(0)
     cpu = field(0)  # task_thread_info(p)->cpu
     need_resched = field(0)  # TIF_NEED_RESCHED in task_thread_info(p)->flags
+    # p->sched_class, fixed at set-up (no class changes are modelled), from the task's
+    # priority: RT_SCHED_CLASS, FAIR_SCHED_CLASS, or IDLE_SCHED_CLASS for the swapper.
+    # The stop class is not modelled.
+    sched_class = field(None, shared=False)
 
     def __repr__(self) -> str:
         return "&" + self.__dict__["comm"]
@@ -251,6 +269,13 @@ class root_domain(Struct):
 
 def rt_task(p: task_struct) -> bool:
     return bool(p.prio < MAX_RT_PRIO)
+
+
+# The scheduling classes a task can be in here (&rt_sched_class, &fair_sched_class,
+# &idle_sched_class for the swapper tasks).
+RT_SCHED_CLASS = "rt_sched_class"
+FAIR_SCHED_CLASS = "fair_sched_class"
+IDLE_SCHED_CLASS = "idle_sched_class"
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,6 +406,9 @@ class rt_c:
             cpus_mask=allowed,
             rt=sched_rt_entity(name=f"{comm}.rt"),
             cpu=cpu,
+            sched_class=(
+                RT_SCHED_CLASS if prio < MAX_RT_PRIO else IDLE_SCHED_CLASS if prio == MAX_PRIO else FAIR_SCHED_CLASS
+            ),
         )
 
     def setup_queue_task(self, cpu: int, p: task_struct, *, running: bool = False) -> None:
@@ -433,7 +461,7 @@ class rt_c:
         return bool(p.migration_disabled)
 
     def test_tsk_need_resched(self, p: task_struct) -> bool:
-        return bool(p.need_resched)
+        return bool(p.need_resched & _TIF_NEED_RESCHED)
 
     def on_rt_rq(self, rt_se: sched_rt_entity) -> bool:
         return bool(rt_se.on_rq)
@@ -528,20 +556,31 @@ class rt_c:
     def task_is_pushable(self, r: rq, p: task_struct, cpu: int) -> bool:
         return not self.task_on_cpu(r, p) and cpu in p.cpus_mask
 
+    @kfunc(CORE_C)
+    def set_nr_and_not_polling(self, ti: task_struct, tif: int) -> bool:
+        # fetch_or(&ti->flags, 1 << tif), the core.c macro: read the word, then try_cmpxchg()
+        # until the OR is in; true when the target does not poll (it never does here).
+        val = ti.need_resched
+        while True:
+            ok, val = try_cmpxchg(ti, "need_resched", val, val | _TIF_NEED_RESCHED)
+            if ok:
+                break
+        return not (val & _TIF_POLLING_NRFLAG)
+
     @kfunc(CORE_C, name="__resched_curr")
     def _resched_curr(self, r: rq) -> None:
         # Only TIF_NEED_RESCHED here (resched_curr's tif); the lazy flag is not modelled.
         curr = r.curr
-        if curr.need_resched:
+        if curr.need_resched & _TIF_NEED_RESCHED:
             return
         cpu = r.cpu
         if cpu == smp_processor_id():
-            curr.need_resched = 1  # set_ti_thread_flag(); set_preempt_need_resched()
-            set_need_resched(cpu)
+            # set_ti_thread_flag(): x86's LOCK'd set_bit (module docstring).
+            xchg(curr, "need_resched", _TIF_NEED_RESCHED)
+            set_need_resched(cpu)  # set_preempt_need_resched()
             return
-        # set_nr_and_not_polling(): the flag, and no idle task polls (idle halts).
-        curr.need_resched = 1
-        self.smp_send_reschedule(cpu)
+        if self.set_nr_and_not_polling(curr, TIF_NEED_RESCHED):
+            self.smp_send_reschedule(cpu)
 
     @kfunc(CORE_C, show=True)
     def resched_curr(self, r: rq) -> None:
@@ -758,7 +797,7 @@ class rt_c:
             local_irq_disable()
         self.raw_spin_rq_lock(r)
         prev = r.curr
-        prev.need_resched = 0  # clear_tsk_need_resched(prev)
+        xchg(prev, "need_resched", 0)  # clear_tsk_need_resched(prev): LOCK'd clear_bit
         set_need_resched(cpu, False)  # clear_preempt_need_resched()
         active = r.rt.active
         nxt = active[0] if active else prev
@@ -915,8 +954,9 @@ class rt_c:
             if self.is_migration_disabled(next_task):
                 if not pull or r.push_busy:
                     return 0
-                # Stoppers masquerade as FIFO: only an RT-class donor can be pushed away.
-                if not rt_task(r.donor):
+                # The class, not rt_task(): a stopper looks like a FIFO task by its priority.
+                # (No stopper runs on these paths in the model, so the two tests agree here.)
+                if r.donor.sched_class != RT_SCHED_CLASS:
                     return 0
                 cpu = self.find_lowest_rq(r.curr)
                 if cpu == -1 or cpu == r.cpu:
