@@ -112,6 +112,7 @@ from ..engine import (
     smp_load_acquire,
     smp_mb,
     smp_processor_id,
+    smp_rmb,
     smp_store_release,
     smp_wmb,
     try_cmpxchg,
@@ -476,6 +477,10 @@ class smp_c:
                 if self.csd_lock_wait_toolong(csd, ts0, st):
                     break
                 cpu_relax(self._wait_hint(csd))
+            # smp_acquire__after_ctrl_dep(): the loop's exit on the lock bit becomes an
+            # acquire (it is smp_rmb(), a compiler barrier on x86), pairing with the
+            # release in csd_unlock() as the non-debug smp_cond_load_acquire() does.
+            smp_rmb()
         finally:
             self.csd_waiting[me] = False
 
@@ -531,7 +536,8 @@ class smp_c:
             self.csd_lock_record(None)
             local_irq_restore(flags)
             return 0
-        if cpu >= nr_cpu_ids() or not cpu_online(cpu):
+        # The C compares cpu as unsigned: a negative cpu is out of range too.
+        if cpu < 0 or cpu >= nr_cpu_ids() or not cpu_online(cpu):
             self.csd_unlock(csd)
             return -ENXIO
         csd.kp_target = cpu
