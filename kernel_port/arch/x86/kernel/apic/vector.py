@@ -42,6 +42,14 @@ What is abstracted
 * ``apic->calc_dest_apicid(cpu)`` is the identity (APIC id = CPU number).
 * ``irq_move_irq`` does nothing (no pending affinity change).
 * Trace events are not modelled.
+* ``lockdep_assert_held(&vector_lock)`` (in ``apic_update_irq_cfg``, ``apic_update_vector``,
+  ``assign_vector_locked`` and ``clear_irq_vector``) exists only in a lockdep kernel, where it
+  is a ``WARN_ON``.  The model checks it always, as that WARN_ON, against the engine's record
+  of which CPU holds the lock (``raw_spinlock_t.owner``, not a step): lockdep's own
+  bookkeeping, not kernel state.
+* The "Affinity broken due to vector space exhaustion" check of ``activate_reserved`` is
+  ported; its ``pr_warn`` is a ``printk`` (a trace note and a dmesg line).  With the model's
+  window of vectors it never fires in the corpus.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ from typing import Any
 
 from .....engine import (
     BUG_ON,
+    WARN_ON,
     WARN_ON_ONCE,
     Struct,
     apic_eoi,
@@ -57,6 +66,7 @@ from .....engine import (
     cpu_online,
     field,
     kfunc,
+    printk,
     raw_spin_lock,
     raw_spin_lock_irqsave,
     raw_spin_unlock,
@@ -71,6 +81,7 @@ from .....kernel.irq.irqdesc import (
     irq_chip,
     irq_data,
     irq_data_get_affinity_mask,
+    irq_data_get_effective_affinity_mask,
     irq_data_to_desc,
     irq_data_update_effective_affinity,
     irq_domain,
@@ -124,6 +135,11 @@ def apic_chip_data_of(irqd: irq_data) -> apic_chip_data:
     return irqd.chip_data  # type: ignore[no-any-return]
 
 
+def lockdep_assert_held(lock: raw_spinlock_t) -> None:
+    """lockdep's WARN_ON when this CPU does not hold ``lock`` (module docstring)."""
+    WARN_ON(lock.owner != smp_processor_id(), f"lockdep: {lock!r} not held")
+
+
 class vector_c:
     """Port of arch/x86/kernel/apic/vector.c (the parts the scenarios reach)."""
 
@@ -163,6 +179,7 @@ class vector_c:
     @kfunc(VECTOR_C, line=128)
     def apic_update_irq_cfg(self, irqd: irq_data, vector: int, cpu: int) -> None:
         apicd = apic_chip_data_of(irqd)
+        lockdep_assert_held(self.vector_lock)
         apicd.hw_irq_cfg.vector = vector
         apicd.hw_irq_cfg.dest_apicid = cpu
         irq_data_update_effective_affinity(irqd, cpumask((cpu,)))
@@ -172,6 +189,7 @@ class vector_c:
         apicd = apic_chip_data_of(irqd)
         desc = irq_data_to_desc(irqd)
         managed = irqd_affinity_is_managed(irqd)
+        lockdep_assert_held(self.vector_lock)
         apicd.prev_vector = 0
         vector = apicd.vector
         if vector and vector != MANAGED_IRQ_SHUTDOWN_VECTOR:
@@ -212,6 +230,7 @@ class vector_c:
         resvd = apicd.has_reserved
         cpu = apicd.cpu
         vector = apicd.vector
+        lockdep_assert_held(self.vector_lock)
         # Already on an online CPU of the mask: nothing to move.
         if vector and cpu_online(cpu) and cpu in dest:
             return 0
@@ -240,6 +259,7 @@ class vector_c:
         apicd = apic_chip_data_of(irqd)
         managed = irqd_affinity_is_managed(irqd)
         vector = apicd.vector
+        lockdep_assert_held(self.vector_lock)
         if not vector:
             return
         cpu = apicd.cpu
@@ -285,6 +305,9 @@ class vector_c:
             # descriptor was allocated (an MSI without a mask bit).
             if not irqd_can_reserve(irqd):
                 apicd.can_reserve = False
+        # The vector found may lie outside the affinity the user asked for: say so.
+        if not irq_data_get_effective_affinity_mask(irqd) <= irq_data_get_affinity_mask(irqd):
+            printk(f"irq {irqd.irq}: Affinity broken due to vector space exhaustion.", "warn")
         return ret
 
     @kfunc(VECTOR_C, line=431)
