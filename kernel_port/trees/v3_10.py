@@ -173,7 +173,7 @@ class Linux_v3_10(Linux):  # type: ignore[misc, valid-type]
             flags = local_irq_save()
             func(info)
             local_irq_restore(flags)
-        elif cpu < nr_cpu_ids() and cpu_online(cpu):
+        elif 0 <= cpu < nr_cpu_ids() and cpu_online(cpu):  # the C compares cpu as unsigned
             # On-stack CSD, flags 0 (see smp.py for why it is a per-CPU object).
             csd = self.csd_stack[this_cpu][0 if in_task() else 1]
             csd.node.u_flags = 0
