@@ -27,10 +27,18 @@ verdict (the port or the scenario is broken), never a kernel bug.
 ``Interrupted`` is a ``KeyboardInterrupt`` that carries the partial result of
 a search stopped by Ctrl-C, so that a caller that knows about it can print and
 save what was found so far, and every other caller stops as usual.
+``Signalled`` is the ``KeyboardInterrupt`` kport's own SIGINT/SIGTERM handlers
+raise (kernel_port/signals.py): while they are installed, any other
+``KeyboardInterrupt`` comes from scenario code and is its defect (``error``).
+``ScenarioError`` and ``WatchdogTimeout`` are such defects found around the
+scenario's code (an assertion in ``setup()``; code that ran too long without
+reaching a step, kernel_port/hangcheck.py).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any
 
 
@@ -91,6 +99,47 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, partial: Any = None, message: str = "interrupted") -> None:
         super().__init__(message)
         self.partial = partial
+
+
+class Signalled(KeyboardInterrupt):
+    """A stop asked for by a signal (SIGINT, SIGTERM) through kport's handlers."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+    @staticmethod
+    def is_stop(e: BaseException) -> bool:
+        """Whether ``e`` asks the run to stop (a user's interrupt), rather than being raised by
+        the scenario's own code.  Under Python's default SIGINT handler a plain
+        ``KeyboardInterrupt`` may be a Ctrl-C, so it stops the run too."""
+        if not isinstance(e, KeyboardInterrupt):
+            return False
+        return isinstance(e, Signalled) or signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class ScenarioError(Exception):
+    """A scenario's own defect found around its code (verdict ``error``, never ``bug``)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class WatchdogTimeout(BaseException):
+    """Raised by the wall-clock watchdog in a thread whose scenario or port code has not reached
+    a step for too long (verdict ``error``).  A BaseException, so that the scenario's own
+    ``except Exception`` does not swallow it; raised asynchronously, so its message is left in
+    ``pending`` under the thread's id."""
+
+    kind = "watchdog"
+    pending: dict[int, str] = {}
+
+    def __init__(self, *args: object) -> None:
+        if not args:
+            args = (self.pending.pop(threading.get_ident(), "no step for too long (wall-clock watchdog)"),)
+        super().__init__(*args)
 
 
 class KernelViolation(Exception):

@@ -25,7 +25,7 @@ from greenlet import GreenletExit, greenlet
 
 from . import core, memory
 from .core import CPU, Machine
-from .errors import KernelViolation, StepBudgetExceeded
+from .errors import KernelViolation, ScenarioError, Signalled, StepBudgetExceeded, WatchdogTimeout
 
 Label = tuple[str, str, str, str]  # (actor, function, primitive, object): engine/token.py
 
@@ -148,7 +148,7 @@ def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine
         # error of the scenario, reported on a stand-in machine of one CPU.
         out.status = "error"
         out.kind = type(e).__name__
-        out.message = f"the program cannot set up its machine: {type(e).__name__}: {e}"
+        out.message = f"the program cannot set up its machine: {type(e).__name__}: {_text(e)}"
         out.traceback = traceback.format_exc()
         m = Machine(1, tracing=tracing)
         if tracing or keep_machine:
@@ -182,24 +182,33 @@ def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine
         except AssertionError as e:
             # A scenario's assert is its property; an assert inside the
             # engine or a port is a defect of the tool (verdict error).
+            text = _text(e)
             if _raised_in_tool(e):
                 out.status = "error"
                 out.kind = "AssertionError"
-                out.message = f"internal assertion failed: {e}"
-                out.traceback = traceback.format_exc()
+                out.message = f"internal assertion failed: {text}"
+                out.traceback = _format_tb()
             else:
                 out.status = "bug"
                 out.kind = "assertion"
-                out.message = f"assertion failed: {e}" if str(e) else "assertion failed"
+                out.message = f"assertion failed: {text}" if text else "assertion failed"
         except StepBudgetExceeded as e:
             out.status = "budget"
             out.kind = "step-budget"
             out.message = e.message
-        except (Exception, SystemExit) as e:  # the port or scenario itself is broken
+        except BaseException as e:  # whatever the port or scenario raised: it is broken (never a bug)
+            if Signalled.is_stop(e):
+                raise  # the user's interrupt, not the scenario's
             out.status = "error"
-            out.kind = type(e).__name__
-            out.message = f"{type(e).__name__}: {e}"
-            out.traceback = traceback.format_exc()
+            if isinstance(e, ScenarioError | WatchdogTimeout):
+                out.kind, out.message = e.kind, _text(e)
+            else:
+                text = _text(e)
+                out.kind = type(e).__name__
+                out.message = f"{out.kind}: {text}" if text else out.kind
+                if isinstance(e, KeyboardInterrupt):
+                    out.message += " (raised by the code under test, not by the user)"
+            out.traceback = _format_tb()
     finally:
         memory.BUILDING[0] = None
         _PARKED.extend(_greenlets_of(m))
@@ -210,6 +219,23 @@ def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine
     if tracing or keep_machine:
         out.machine = m
     return out
+
+
+def _text(e: BaseException) -> str:
+    """``str(e)``, even for an exception whose ``__str__`` raises."""
+    try:
+        return str(e)
+    except BaseException as bad:
+        if Signalled.is_stop(bad):
+            raise
+        return f"<{type(e).__name__}: str() raised {type(bad).__name__}>"
+
+
+def _format_tb() -> str:
+    try:
+        return traceback.format_exc()
+    except Exception:
+        return ""
 
 
 def _raised_in_tool(e: BaseException) -> bool:
