@@ -5,8 +5,12 @@ Exit status (all commands): 0 no violation within bounds / every cell as
 expected; 1 violation found / a cell differs; 2 bad usage or input (one line
 on stderr, never a traceback); 3 inconclusive (a budget was hit, or a
 sampling strategy cannot prove absence); 4 error (the scenario or a port
-raised: a defect of the corpus, not a kernel bug); 130 interrupted (Ctrl-C:
-what was found so far is printed and saved).
+raised: a defect of the corpus, not a kernel bug); 130 interrupted (Ctrl-C)
+and 143 terminated (SIGTERM): what was found so far is printed and saved
+(kernel_port/signals.py).  A command whose output pipe closes early (``| head``)
+still exits with its verdict's status.  What a message echoes back (a name, a
+token's fields) has its control characters escaped and is cut to a few hundred
+characters.
 
 Every counterexample ``check`` and ``matrix`` find, and every matrix result,
 is saved in the results store (``.kport/``, kernel_port/store.py);
@@ -17,26 +21,31 @@ is saved in the results store (``.kport/``, kernel_port/store.py);
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import math
+import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
+from . import signals
 from .engine.errors import (
     Interrupted,
     KportError,
-    OptionError,
-    ProjectError,
     ReplayDivergence,
-    StoreError,
     UnknownNameError,
     UsageError,
+    WatchdogTimeout,
 )
 from .engine.explorer import STRATEGIES, Result, check, replay
 from .engine.token import Schedule, looks_like_token
 from .engine.token import parse as parse_token
 from .engine.trace import render_text
+from .scenario import ScenarioNotLoaded
 
 EXIT = {"ok": 0, "bug": 1, "inconclusive": 3, "error": 4}
 
@@ -67,6 +76,38 @@ def _width(text: str) -> int:
     v = _nonneg(text)
     if not 8 <= v <= 1000:
         raise argparse.ArgumentTypeError(f"expected a column width from 8 to 1000, got {v}")
+    return v
+
+
+def _width_or_fit(text: str) -> int:
+    """A column width from 8 to 1000, or 0: fit the terminal."""
+    v = _nonneg(text)
+    if v != 0 and not 8 <= v <= 1000:
+        raise argparse.ArgumentTypeError(f"expected a column width from 8 to 1000 (or 0: fit the terminal), got {v}")
+    return v
+
+
+def _name(text: str) -> str:
+    """A scenario, variant or function name: never empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a name, got an empty string")
+    return text
+
+
+def _file(text: str) -> str:
+    """A file name: never empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, got an empty string")
+    return text
+
+
+def _percent(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+    if not math.isfinite(v) or not 0 <= v <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {text.strip()}")
     return v
 
 
@@ -109,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true")
 
     ck = sub.add_parser("check", help="explore one scenario on one variant")
-    ck.add_argument("scenario")
-    ck.add_argument("--variant", "-V")
+    ck.add_argument("scenario", type=_name)
+    ck.add_argument("--variant", "-V", type=_name)
     ck.add_argument("--strategy", default="dfs", choices=STRATEGIES)
     ck.add_argument("--preemptions", type=_nonneg, help="preemption bound (default: the scenario's, else none)")
     ck.add_argument("--faults", type=_nonneg, help="fault budget (default: the scenario's)")
@@ -126,49 +167,62 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("replay", help="re-run one counterexample from its token or a saved result")
     rp.add_argument("token", help="a token (kp2:..., kp1:...) or a saved result: last, SCENARIO@VARIANT, FILE.json")
-    rp.add_argument("--variant", "-V", help="replay on this variant instead of the token's (following its labels)")
+    rp.add_argument(
+        "--variant", "-V", type=_name, help="replay on this variant instead of the token's (following its labels)"
+    )
     rp.add_argument("--json", action="store_true")
     rp.add_argument("--width", type=_width, default=44)
 
     mx = sub.add_parser("matrix", help="run every expected cell and compare")
-    mx.add_argument("--scenario", "-s", action="append", default=[])
-    mx.add_argument("--variant", "-V", action="append", default=[])
+    mx.add_argument("--scenario", "-s", action="append", default=[], type=_name)
+    mx.add_argument("--variant", "-V", action="append", default=[], type=_name)
     fmt = mx.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--markdown", action="store_true")
-    fmt.add_argument("--html", metavar="FILE", help="write the self-contained HTML report (table still on stdout)")
+    fmt.add_argument(
+        "--html", metavar="FILE", type=_file, help="write the self-contained HTML report (table still on stdout)"
+    )
     mx.add_argument("--seconds", type=_positive_float, help="time budget per cell")
     mpar = mx.add_mutually_exclusive_group()
     mpar.add_argument("--jobs", "-j", type=_jobs, help="split each cell's search over N worker processes")
     mpar.add_argument("--dask", type=_address, metavar="ADDRESS", help="split it over a Dask cluster (extra [dist])")
 
     ex = sub.add_parser("explain", help="the shortest counterexample with C references, in words")
-    ex.add_argument("scenario")
-    ex.add_argument("--variant", "-V")
+    ex.add_argument("scenario", type=_name)
+    ex.add_argument("--variant", "-V", type=_name)
     ex.add_argument("--faults", type=_nonneg, help="fault budget (default: the scenario's)")
     ex.add_argument("--width", type=_width, default=44, help="trace column width")
 
     so = sub.add_parser("source", help="a ported function beside its C original from your kernel checkout")
-    so.add_argument("function")
-    so.add_argument("--variant", "-V", default="v6.17", help="whose version of the function (default v6.17)")
+    so.add_argument("function", type=_name)
     so.add_argument(
-        "--kernel-tree", metavar="PATH", help="your kernel checkout (default: $KPORT_KERNEL_TREE); never shipped"
+        "--variant", "-V", type=_name, default="v6.17", help="whose version of the function (default v6.17)"
     )
-    so.add_argument("--width", type=_nonneg, default=0, help="column width (default: fit the terminal)")
+    so.add_argument(
+        "--kernel-tree",
+        metavar="PATH",
+        type=_file,
+        help="your kernel checkout (default: $KPORT_KERNEL_TREE); never shipped",
+    )
+    so.add_argument("--width", type=_width_or_fit, default=0, help="column width (default 0: fit the terminal)")
 
     cv = sub.add_parser("cover", help="which lines of the variant's patches each scenario runs")
-    cv.add_argument("--variant", "-V", required=True)
-    cv.add_argument("--scenario", "-s", action="append", default=[], help="only these scenarios")
-    cv.add_argument("--fail-under", type=float, metavar="N", help="exit 1 if under N%% of the lines ran")
+    cv.add_argument("--variant", "-V", required=True, type=_name)
+    cv.add_argument(
+        "--scenario", "-s", action="append", default=[], type=_name, help="only these scenarios (names or patterns)"
+    )
+    cv.add_argument("--fail-under", type=_percent, metavar="N", help="exit 1 if under N%% of the lines ran")
     cv.add_argument("--json", action="store_true")
 
     sm = sub.add_parser("simulate", help="timed mode: backlog and lockups over virtual time")
-    sm.add_argument("scenario")
-    sm.add_argument("--variant", "-V", action="append", default=[], help="variant (repeat to compare several)")
+    sm.add_argument("scenario", type=_name)
+    sm.add_argument(
+        "--variant", "-V", action="append", default=[], type=_name, help="variant (repeat to compare several)"
+    )
     sm.add_argument("--size", default="full", help="the scenario's size: full (default) or small")
     sm.add_argument("--until", type=_positive_float, metavar="SECONDS", help="virtual seconds (default: scenario)")
     sm.add_argument("--wall-limit", type=_positive_float, metavar="SECONDS", help="stop after this much wall time")
-    sm.add_argument("--plot", metavar="FILE", help="write the backlog over time as a PNG")
+    sm.add_argument("--plot", metavar="FILE", type=_file, help="write the backlog over time as a PNG")
     sm.add_argument("--json", action="store_true")
     return p
 
@@ -176,37 +230,153 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``kport`` entry point.  A user mistake is one line on stderr and exit 2,
     never a traceback (engine/errors.py lists them)."""
+    with signals.installed(), _guarded_stdout():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        _check_environment()
-        return int(_dispatch(args))
+        _check_environment(args)
+        rc = int(_dispatch(args))
+        _warn_load_errors(args)
+        return rc
     except KportError as e:
         msg = e.one_line()
-        print(f"kport: error: {msg}" if not msg.startswith("kport") else msg, file=sys.stderr)
+        say(msg if msg.startswith("kport") else f"kport: error: {msg}")
         return 2
+    except WatchdogTimeout as e:  # only if it lands just after an execution ended
+        say(f"kport: error: {e}")
+        return 4
+    except ScenarioNotLoaded as e:  # the scenario named fails validation: a defect of the corpus
+        say(f"kport: error: {e}")
+        return 4
     except KeyboardInterrupt:
-        print("kport: interrupted", file=sys.stderr)
-        return 130
+        say(f"kport: {signals.stopped()}")
+        return signals.exit_status()
     except BrokenPipeError:
         return 0
     except OSError as e:
         # A file the user named cannot be read or written (--html, --plot, ...).
         where = f" {e.filename}" if e.filename else ""
-        print(f"kport: error: cannot use{where}: {e.strerror or e}", file=sys.stderr)
+        say(f"kport: error: cannot use{where}: {e.strerror or e}")
         return 2
     except SystemExit as e:  # argparse's --help
         return e.code if isinstance(e.code, int) else 0
 
 
-def _check_environment() -> None:
-    """Environment variables that name folders are checked before any work (the
-    message names the variable)."""
-    import os
+MAX_MESSAGE = 400
 
+
+def clean(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` safe to echo on a terminal in one line: control characters (and any other
+    unprintable character) escaped, and cut to ``limit`` characters (the middle goes)."""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    if len(text) > limit:
+        keep = limit - 5
+        text = text[: keep * 2 // 3] + " ... " + text[-(keep - keep * 2 // 3) :]
+    return text
+
+
+def say(text: str) -> None:
+    """One line on stderr, cleaned (:func:`clean`)."""
+    print(clean(" ".join(text.split())), file=sys.stderr)
+
+
+def warn(text: str) -> None:
+    say(f"kport: warning: {text}")
+
+
+class _PipeGuard(io.TextIOBase):
+    """stdout that survives its reader going away (``kport check ... | head``): once the
+    pipe breaks, output is dropped and the command goes on to its real exit status."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.broken = False
+
+    def _break(self) -> None:
+        self.broken = True
+        with contextlib.suppress(Exception):
+            # What is still buffered would fail again at exit: send it nowhere.
+            fd = self.inner.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self.inner.write(text)
+            except BrokenPipeError:
+                self._break()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.inner.flush()
+            except BrokenPipeError:
+                self._break()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return bool(self.inner.isatty())
+
+    def fileno(self) -> int:
+        return int(self.inner.fileno())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.inner, "encoding", "utf-8"))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@contextlib.contextmanager
+def _guarded_stdout() -> Iterator[None]:
+    old = sys.stdout
+    guard = _PipeGuard(old)
+    sys.stdout = guard
+    try:
+        yield
+    finally:
+        if sys.stdout is guard:
+            sys.stdout = old
+            if not guard.broken:
+                with contextlib.suppress(BrokenPipeError, ValueError):
+                    old.flush()
+
+
+def _check_environment(args: argparse.Namespace) -> None:
+    """Environment variables are checked before any work (the message names the variable)."""
     if os.environ.get("KPORT_ROOT") is not None:
         from .variants import project_root
 
         project_root()
+    if args.cmd in ("check", "matrix", "replay") and os.environ.get("KPORT_STORE") is not None:
+        from .store import store_dir
+
+        store_dir()
+    if args.cmd in ("check", "matrix", "explain", "cover", "simulate", "replay"):
+        from .hangcheck import seconds
+
+        seconds()
+
+
+def _warn_load_errors(args: argparse.Namespace) -> None:
+    """Scenario modules that did not load, or scenarios that failed validation: said after the
+    command's output (``list`` and ``matrix`` also say it in theirs and in their exit status)."""
+    from . import scenario as scenario_mod
+
+    if scenario_mod._SCENARIOS is None or args.cmd == "list":
+        return
+    for line in scenario_mod.load_errors():
+        warn(f"{line} (left out)")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -243,13 +413,20 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .scenario import scenarios
+    """Exit 0, or 4 when a scenario module does not load or a scenario fails validation (the
+    rest is listed; each problem is one line on stderr, and in ``load_errors`` with --json)."""
+    from .scenario import load_errors, scenarios
     from .variants import patches, trees
 
     ts, ps, sc = trees(), patches(), scenarios()
+    bad = load_errors()
+    for line in bad:
+        warn(f"{line} (left out)")
+    rc = 4 if bad else 0
     variants = sorted({v for s in sc.values() for v in s.expect})
     if args.json:
         obj = {
+            "load_errors": bad,
             "trees": [{"name": t.name, "title": t.title, "base": t.base, "pinned": t.pinned} for t in ts.values()],
             "patches": [p.metadata() for p in ps.values()],
             "variants": variants,
@@ -267,7 +444,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             ],
         }
         print(json.dumps(obj, indent=2, sort_keys=True))
-        return 0
+        return rc
     print("Trees:")
     for t in ts.values():
         print(f"  {t.name:<22} {t.title}")
@@ -282,7 +459,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         cells = ", ".join(f"{v}={e}" for v, e in s.expect.items())
         print(f"  {s.name:<30} {s.summary()}")
         print(f"  {'':<30} {cells}")
-    return 0
+    if bad:
+        print("Not loaded (a defect of the corpus; see the lines on stderr):")
+        for line in bad:
+            print(f"  {clean(line)}")
+    return rc
 
 
 # -- check / replay ------------------------------------------------------------------
@@ -338,17 +519,22 @@ def _program(scenario: str, variant: str | None, source: str, **kw: Any) -> Any:
     return program(scenario, variant, **kw)
 
 
-def _save(r: Result, trace: str, command: str) -> str | None:
+def _save(r: Result, trace: str, command: str, program: Any = None) -> str | None:
     """Save a counterexample in the results store; a store that cannot be written is
-    a warning (the result is still printed), never a lost exit status."""
+    a warning (the result is still printed), never a lost exit status.  A stop signal
+    arriving meanwhile waits until the save is done."""
     if r.token is None or r.counterexample is None:
         return None
-    from .store import Store, result_record
+    from .store import PartialSave, Store, result_record
 
     try:
-        return Store().save_result(result_record(r, trace, command))
-    except (StoreError, OptionError, ProjectError) as e:
-        print(f"kport: warning: result not saved: {e.one_line()}", file=sys.stderr)
+        with signals.deferred(reraise=False):
+            return Store().save_result(result_record(r, trace, command))
+    except PartialSave as e:
+        warn(e.one_line())
+        return e.name
+    except KportError as e:
+        warn(f"result not saved: {e.one_line()}")
         return None
 
 
@@ -373,6 +559,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         if e.partial is None:
             raise
         r, interrupted = e.partial, True
+        if signals.received() not in (None, signal.SIGINT):
+            r.coverage = r.coverage.replace("(Ctrl-C)", f"({signals.describe()})")
     finally:
         if show is not None:
             print("\r\x1b[2K", end="", file=sys.stderr)
@@ -402,29 +590,65 @@ def cmd_check(args: argparse.Namespace) -> int:
         if saved:
             print(f"Saved:    kport replay {saved}")
         print(f"({r.executions} executions in {r.seconds:.2f}s)")
+    if not interrupted and signals.received() is not None:
+        # The signal came while the result was being saved: saved, printed, and stopped now.
+        say(f"kport: {signals.stopped()} after the search had finished; its result is printed and saved")
+        return signals.exit_status()
     if interrupted:
-        what = "a counterexample was found and saved" if saved else "nothing was found"
-        print(f"kport: interrupted after {r.executions} executions; {what}", file=sys.stderr)
-        return 130
+        found = "a counterexample was found" if r.counterexample is not None else "nothing was found"
+        what = "a counterexample was found and saved" if saved else found
+        say(f"kport: {signals.stopped()} after {r.executions} executions; {what}")
+        return signals.exit_status()
     return EXIT[r.verdict]
 
 
-def _schedule_from(arg: str) -> tuple[Schedule, str]:
-    """A token, or the name of a saved result; returns the schedule and where it came from."""
+def _schedule_from(arg: str) -> tuple[Schedule, str, dict[str, Any] | None]:
+    """A token, or the name of a saved result; returns the schedule, where it came from and
+    the saved record (None for a token)."""
     if looks_like_token(arg) or re.fullmatch(r"\s*kp\d*\s*", arg):
-        return parse_token(arg), "the token"
+        return parse_token(arg), "the token", None
     from .store import Store, schedule_of
 
     rec = Store().load(arg.strip())
-    return schedule_of(rec), f"saved result {rec['name']}"
+    return schedule_of(rec), f"saved result {rec['name']}", rec
+
+
+# What the engine's label-following replay notes when a recorded schedule ran out while the
+# program could still move (ReplayDriver._extend in engine/execution.py).
+_USED_UP = "recorded schedule is used up"
+
+
+def _code_changes(rec: dict[str, Any] | None, scenario: str, variant: str) -> str:
+    """For a saved result: which files of the code it ran differ now ("" if none, or unknown)."""
+    saved = rec.get("code") if rec is not None else None
+    if not isinstance(saved, dict) or not saved:
+        return ""
+    from .scenario import code_fingerprint
+
+    now = code_fingerprint(scenario, variant)
+    changed = sorted(f for f in set(saved) | set(now) if saved.get(f) != now.get(f))
+    if not changed:
+        return ""
+    shown = ", ".join(changed[:6]) + (f" and {len(changed) - 6} more" if len(changed) > 6 else "")
+    return f"the code changed since this result was saved ({shown})"
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    sched, origin = _schedule_from(args.token)
+    sched, origin, rec = _schedule_from(args.token)
     variant = args.variant or sched.variant
     source = "--variant" if args.variant else "the token's variant"
     prog = _program(sched.scenario, variant, source, faults=sched.faults)
     out, div = replay(prog, sched.choices, sched.labels)
+    changed = _code_changes(rec, sched.scenario, variant)
+    if div is None and variant == sched.variant and any(_USED_UP in n for n in out.notes):
+        # On the variant it was recorded on, a schedule ends where its execution ended;
+        # one that runs out early is cut short (or the code changed), and the default
+        # schedule that would follow proves nothing.
+        used = next(n for n in out.notes if _USED_UP in n).split(":")[0]
+        div = (
+            f"its {len(sched.choices)} choice(s) ran out at {used} while the execution could still go on "
+            "(a truncated schedule, or the code changed since it was recorded)"
+        )
     if div is not None:
         hint = ""
         if sched.labels is None:
@@ -432,6 +656,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 f" ({sched.version} token: it has no step labels, so it replays only where its raw choice numbers"
                 " still fit; a token from this kport (kp2) can follow the labels)"
             )
+        if changed:
+            hint += f"; {changed}"
         raise ReplayDivergence(f"the schedule does not replay on {sched.scenario} / {variant}: {div}{hint}")
     verdict = {"complete": "ok", "bug": "bug", "error": "error", "budget": "inconclusive", "blocked": "inconclusive"}[
         out.status
@@ -467,6 +693,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                     "steps": out.steps,
                     "notes": out.notes,
                     "token": new_token,
+                    "code_changed": changed or None,
                     "traceback": out.traceback or None,
                     "rows": rows_json(out.machine),
                 },
@@ -496,6 +723,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
             f"Note: a {sched.version} token has no step labels; it replays only while its raw choice numbers "
             "fit the program."
         )
+    if changed:
+        print()
+        print(f"Note: {changed}.")
     if new_token is not None:
         print(f"Token of this run: kport replay {new_token}")
     return EXIT[verdict]

@@ -7,14 +7,16 @@ states its differences from mainline).  Every scenario with an expected cell for
 runs (exhaustive ``dfs``, as in the matrix) under coverage.py with one dynamic context per
 scenario (``Coverage.switch_context``), measuring greenlets (each CPU is one).  The report
 lists, for each changed function, every executable line of its body with the scenarios that
-executed it, and the lines no scenario reached.  ``--fail-under N`` exits 1 when fewer than
-N percent of those lines ran, for CI.
+executed it, and the lines no scenario reached.  ``--fail-under N`` (a percentage from 0 to
+100) exits 1 when fewer than N percent of those lines ran, for CI.  ``--scenario`` takes
+names or shell patterns, as ``kport matrix`` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import fnmatch
 import inspect
 import json
 import os
@@ -91,7 +93,20 @@ def _body_ranges(path: str) -> dict[int, tuple[int, int]]:
 
 
 def cells_for(v: str, names: list[str]) -> list[type[Scenario]]:
-    sc = [get_scenario(n) for n in names] if names else list(scenarios().values())
+    """The scenarios with a cell for variant ``v``, among ``names`` (names or shell patterns,
+    as ``kport matrix --scenario`` takes them; a pattern that matches nothing is an error)."""
+    if not names:
+        return [s for s in scenarios().values() if v in s.expect]
+    every = scenarios()
+    sc: list[type[Scenario]] = []
+    for n in names:
+        if any(ch in n for ch in "*?["):
+            hit = [s for k, s in every.items() if fnmatch.fnmatchcase(k, n)]
+            if not hit:
+                raise UsageError(f"no scenario matches '{n}'; 'kport list' shows them all")
+        else:
+            hit = [get_scenario(n)]
+        sc += [s for s in hit if s not in sc]
     return [s for s in sc if v in s.expect]
 
 

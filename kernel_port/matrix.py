@@ -18,8 +18,15 @@ terminal only.  Exit 0 only when every cell matches.
 Every cell's result is saved in the results store as soon as it is known
 (``.kport/matrix/cells/``, and the run so far in ``.kport/matrix/last.json``),
 each BUG cell's counterexample with its trace in ``.kport/results/``.  Ctrl-C
-prints and saves the cells finished so far (and the counterexample of the
-interrupted cell, if it had found one), and exits 130.
+(SIGINT) or SIGTERM prints and saves the cells finished so far (and the
+counterexample of the interrupted cell, if it had found one), and exits 130 or
+143.  A store that cannot be written is a warning (once per problem); the
+table is always printed.
+
+A selection that matches no cell is a usage error (exit 2), and so is an
+``--html`` file that cannot be written (checked before any cell runs).  When a
+scenario module does not load or a scenario fails validation, the other cells
+still run; the exit status is then 1 if a cell differs, else 4.
 """
 
 from __future__ import annotations
@@ -32,9 +39,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .engine.errors import Interrupted, KportError, UsageError
+from . import signals
+from .engine.errors import Interrupted, KportError, OptionError, UsageError
 from .engine.explorer import Result, check
-from .scenario import FIND, Scenario, get_scenario, program, scenarios
+from .scenario import FIND, Scenario, get_scenario, load_errors, program, scenarios
 from .variants import parse_variant
 
 WANT = {"BUG": "bug", "OK": "ok"}
@@ -75,7 +83,32 @@ def cells(names: list[str], variants: list[str]) -> list[tuple[type[Scenario], s
             if variants and v not in exact and not any(fnmatch.fnmatchcase(v, p) for p in pats):
                 continue
             out.append((s, v, e))
+    if not out and (names or variants):
+        picked = " ".join([f"--scenario {n}" for n in names] + [f"--variant {v}" for v in variants])
+        on = sorted({v for s in sc for v in s.expect})
+        raise UsageError(
+            f"no cell matches {picked}: the scenarios selected have cells on {', '.join(on) or 'no variant'}"
+        )
     return out
+
+
+def writable(path: str, flag: str) -> None:
+    """Check, before any work, that the file ``path`` named by ``flag`` can be written (an
+    :class:`OptionError` otherwise); nothing is left behind."""
+    p = Path(path).expanduser()
+    existed = p.exists()
+    if p.is_dir():
+        raise OptionError(flag, path, "is a folder (name a file)")
+    try:
+        with open(p, "ab"):
+            pass
+    except OSError as e:
+        raise OptionError(flag, path, f"cannot be written: {e.strerror or e}") from None
+    if not existed:
+        try:
+            p.unlink()
+        except OSError:
+            pass
 
 
 def run_cell(
@@ -192,8 +225,9 @@ def run(
 
 
 class _Saver:
-    """Saves each finished cell in the results store; a store that cannot be
-    written is one warning on stderr, and the run goes on."""
+    """Saves each finished cell in the results store; a store that cannot be written is
+    one warning on stderr per distinct problem, and the run goes on (every later cell is
+    still tried: a store may recover, or only one of its files be broken)."""
 
     def __init__(self, args: argparse.Namespace, total: int) -> None:
         self.selection = {
@@ -204,6 +238,7 @@ class _Saver:
         self.total = total
         self.cells: list[dict[str, Any]] = []
         self.timing: dict[str, float] = {}
+        self.warned: set[str] = set()
         self.store: Any = None
         try:
             from .store import Store
@@ -212,9 +247,26 @@ class _Saver:
         except KportError as e:
             self._warn(e)
 
-    def _warn(self, e: KportError) -> None:
-        print(f"kport: warning: matrix results not saved: {e.one_line()}", file=sys.stderr)
-        self.store = None
+    def _warn(self, e: KportError, what: str = "matrix results not saved") -> None:
+        text = e.one_line()
+        if text not in self.warned:
+            self.warned.add(text)
+            from .cli import warn
+
+            warn(f"{what}: {text}")
+
+    def _try(self, fn: Callable[[], Any], what: str = "matrix results not saved") -> None:
+        if self.store is None:
+            return
+        from .store import PartialSave
+
+        try:
+            with signals.deferred():
+                fn()
+        except PartialSave as e:
+            self._warn(e, "a counterexample")
+        except KportError as e:
+            self._warn(e, what)
 
     def _doc(self, finished: bool, interrupted: bool) -> dict[str, Any]:
         return {
@@ -233,32 +285,20 @@ class _Saver:
         saved = {k: v for k, v in c.items() if k not in ("seconds", "trace")}
         self.cells.append(saved)
         self.timing[cell_name(c["scenario"], c["variant"])] = c["seconds"]
-        if self.store is None:
-            return
-        try:
-            self.store.save_cell(saved, c["seconds"])
-            self.counterexample(r)
-            self.store.save_matrix(self._doc(False, False))
-        except KportError as e:
-            self._warn(e)
+        self._try(lambda: self.store.save_cell(saved, c["seconds"]))
+        self.counterexample(r)
+        self._try(lambda: self.store.save_matrix(self._doc(False, False)))
 
     def counterexample(self, r: Result) -> None:
         if self.store is None or r.token is None or r.counterexample is None:
             return
         from .store import result_record, trace_of
 
-        try:
-            self.store.save_result(result_record(r, trace_of(program(r.program, r.variant), r), "matrix"))
-        except KportError as e:
-            self._warn(e)
+        record = result_record(r, trace_of(program(r.program, r.variant), r), "matrix")
+        self._try(lambda: self.store.save_result(record), "counterexample not saved")
 
     def finish(self, interrupted: bool) -> None:
-        if self.store is None:
-            return
-        try:
-            self.store.save_matrix(self._doc(not interrupted, interrupted))
-        except KportError as e:
-            self._warn(e)
+        self._try(lambda: self.store.save_matrix(self._doc(not interrupted, interrupted)))
 
 
 def run_matrix(args: argparse.Namespace) -> int:
@@ -266,6 +306,8 @@ def run_matrix(args: argparse.Namespace) -> int:
 
     todo = cells(args.scenario, args.variant)
     html = getattr(args, "html", None)
+    if html:
+        writable(html, "--html")
     saver = _Saver(args, len(todo))
     results: list[dict[str, Any]] = []
     interrupted = False
@@ -285,8 +327,10 @@ def run_matrix(args: argparse.Namespace) -> int:
             saver.counterexample(e.partial)
     saver.finish(interrupted)
     bad = [c for c in results if c["match"] is False]
+    broken = load_errors()
     if args.json:
-        print(json.dumps({"cells": results, "mismatches": len(bad)}, indent=2, sort_keys=True))
+        doc = {"cells": results, "mismatches": len(bad), "load_errors": broken}
+        print(json.dumps(doc, indent=2, sort_keys=True))
     elif args.markdown:
         table.markdown(results, sys.stdout)
     else:
@@ -300,9 +344,13 @@ def run_matrix(args: argparse.Namespace) -> int:
         else:
             table.plain(results, sys.stdout)
     if interrupted:
-        print(
-            f"kport: interrupted after {len(results)} of {len(todo)} cells; the finished cells are shown and saved",
-            file=sys.stderr,
+        from .cli import say
+
+        say(
+            f"kport: {signals.stopped()} after {len(results)} of {len(todo)} cells; "
+            "the finished cells are shown and saved"
         )
-        return 130
-    return 0 if not bad else 1
+        return signals.exit_status()
+    if bad:
+        return 1
+    return 4 if broken else 0

@@ -67,6 +67,9 @@ class Settings:
         ini_v = str(config.getini("kp_variant") or "")
         raw = cli_v if cli_v else [ini_v]
         self.variants: list[str] = [v for item in raw for v in re.split(r"[,\s]+", item) if v]
+        if cli_v and any(not re.split(r"[,\s]+", item.strip())[0] for item in cli_v):
+            # --kp-variant= would otherwise select nothing, and so run everything
+            raise pytest.UsageError("--kp-variant: empty variant name (name a variant, e.g. --kp-variant=v6.17)")
         if self.variants:
             _check_variants(self.variants, "--kp-variant" if cli_v else _ini(config, "kp_variant"))
         ini_strategy = str(config.getini("kp_strategy") or "").strip()
@@ -92,14 +95,24 @@ class Settings:
         cli_replay = config.getoption("kp_replay")
         self.replay: str = cli_replay or str(config.getini("kp_replay") or "").strip()
         if self.replay:
-            from .engine.errors import TokenError
+            from .engine.errors import KportError, TokenError
             from .engine.token import parse
+            from .scenario import get_scenario
+            from .variants import parse_variant
 
+            where = "--kp-replay" if cli_replay else _ini(config, "kp_replay")
             try:
-                parse(self.replay)
+                sched = parse(self.replay)
             except TokenError as e:
-                where = "--kp-replay" if cli_replay else _ini(config, "kp_replay")
                 raise pytest.UsageError(f"{where}: {e.one_line()}") from None
+            for what, check, value in (
+                ("scenario", get_scenario, sched.scenario),
+                ("variant", parse_variant, sched.variant),
+            ):
+                try:
+                    check(value)
+                except KportError as e:
+                    raise pytest.UsageError(f"{where}: the token's {what}: {e.one_line()}") from None
 
 
 def _check_variants(names: list[str], where: str) -> None:

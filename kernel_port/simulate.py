@@ -22,11 +22,13 @@ The report (what the simulation measured; nothing in it is an input):
 from __future__ import annotations
 
 import json
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import hangcheck
 from .engine.core import Machine
-from .engine.errors import KportError, UsageError
+from .engine.errors import ScenarioError, Signalled, UsageError, WatchdogTimeout
 from .engine.timed import CostModel, TimedResult, run_timed
 from .scenario import Scenario, get_scenario
 from .variants import Variant, parse_variant
@@ -82,6 +84,7 @@ class TimedProgram:
         return cfg
 
     def build(self, m: Machine) -> dict[int, Any]:
+        hangcheck.arm(m)
         sc = self.scenario()
         k = self.variant_obj.instantiate(m)
         m.kernel = k
@@ -185,9 +188,18 @@ def simulate(
     v = parse_variant(variant)
     prog = TimedProgram(sc, v, size, spec)
     until = spec.until_ns[size] if until_s is None else int(until_s * 1e9)
-    res = run_timed(prog, spec.cost, until_ns=until, sample_ns=spec.sample_ns[size], wall_limit_s=wall_limit_s)
+    try:
+        res = run_timed(prog, spec.cost, until_ns=until, sample_ns=spec.sample_ns[size], wall_limit_s=wall_limit_s)
+    except BaseException as e:  # the scenario or a port raised: its defect (verdict error), not a finding
+        if Signalled.is_stop(e):
+            raise
+        if isinstance(e, ScenarioError | WatchdogTimeout):
+            kind, text = e.kind, str(e)
+        else:
+            kind, text = type(e).__name__, f"{type(e).__name__}: {_text(e)}"
+        raise SimulationError(name, v.name, kind, text, traceback.format_exc()) from None
     if res.stop == "error":
-        raise KportError(f"timed run failed: {res.message}")
+        raise SimulationError(name, v.name, "error", res.message, "")
     names = list(res.samples[0][1]) if res.samples else []
     backlog = names[0] if names else ""
     pts = [(t / 1e9, vals[backlog]) for t, vals in res.samples] if backlog else []
@@ -212,6 +224,35 @@ def simulate(
         bounded_expected=v.name in spec.bounded_variants,
     )
     return report
+
+
+class SimulationError(Exception):
+    """A timed run that the scenario or a port broke (verdict ``error``, exit 4)."""
+
+    def __init__(self, scenario: str, variant: str, kind: str, message: str, tb: str) -> None:
+        super().__init__(message)
+        self.scenario, self.variant, self.kind, self.message, self.traceback = scenario, variant, kind, message, tb
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "variant": self.variant,
+            "verdict": "error",
+            "kind": self.kind,
+            "message": self.message,
+            "traceback": self.traceback or None,
+        }
+
+    def render(self) -> str:
+        head = f"{self.scenario} on {self.variant}: ERROR ({self.kind}): {self.message}"
+        return head + ("\n\n" + self.traceback.rstrip() if self.traceback else "")
+
+
+def _text(e: BaseException) -> str:
+    try:
+        return str(e)
+    except Exception:
+        return f"<{type(e).__name__}: str() raised>"
 
 
 def render_text(rep: SimReport, rows: int = 13) -> str:
@@ -280,26 +321,38 @@ def plot(reports: list[SimReport], path: str) -> None:
     plt.close(fig)
 
 
-def to_json_text(reports: list[SimReport]) -> str:
+def to_json_text(reports: list[Any]) -> str:
     data: Any = reports[0].to_json() if len(reports) == 1 else [r.to_json() for r in reports]
     return json.dumps(data, indent=2, sort_keys=True)
 
 
 def cmd_simulate(args: Any) -> int:
-    """``kport simulate``: exit 0 when no CPU stalled, no soft lockup fired and the run found no
-    violation (a hard lockup, a BUG), 1 otherwise."""
+    """``kport simulate``: exit 4 when the scenario or a port broke a run (verdict error),
+    else 1 when a CPU stalled, a soft lockup fired or the run found a violation (a hard
+    lockup, a BUG), else 3 when ``--wall-limit`` cut a run short, else 0."""
+    from .matrix import writable
     from .scenario import default_variant
 
     variants = args.variant or [default_variant(get_scenario(args.scenario))]
-    reports = [
-        simulate(args.scenario, v, size=args.size, until_s=args.until, wall_limit_s=args.wall_limit)
-        for v in variants
-    ]
     if args.plot:
+        writable(args.plot, "--plot")
+    results: list[SimReport | SimulationError] = []
+    for v in variants:
+        try:
+            results.append(simulate(args.scenario, v, size=args.size, until_s=args.until, wall_limit_s=args.wall_limit))
+        except SimulationError as e:
+            results.append(e)
+    reports = [r for r in results if isinstance(r, SimReport)]
+    errors = [r for r in results if isinstance(r, SimulationError)]
+    if args.plot and reports:
         plot(reports, args.plot)
     if args.json:
-        print(to_json_text(reports))
+        print(to_json_text(results))
     else:
-        print("\n\n".join(render_text(r) for r in reports))
+        print("\n\n".join(r.render() if isinstance(r, SimulationError) else render_text(r) for r in results))
+    if errors:
+        return 4
     stalled = any(r.soft_lockups or r.first_stall_ns is not None or r.result.stop == "bug" for r in reports)
-    return 1 if stalled else 0
+    if stalled:
+        return 1
+    return 3 if any(r.result.stop == "wall-limit" for r in reports) else 0

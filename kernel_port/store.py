@@ -12,9 +12,11 @@ Like ``.pytest_cache`` and ``.hypothesis``, the store is a folder of the clone,
       matrix/cells/SCENARIO@VARIANT.json the latest matrix result of each cell (OK ones too)
 
 A saved counterexample holds the scenario, variant, verdict, kind, message,
-executions, coverage, token, the trace as text and, for an ``error``, the
-traceback.  ``kport replay last`` or ``kport replay SCENARIO@VARIANT`` replays
-one by name.
+executions, coverage, token, the trace as text, for an ``error`` the
+traceback, and ``code``: a hash of every file of the code it ran (the scenario's
+module, the variant's tree, patches and ports, the engine), so that a replay
+that no longer fits can say which of them changed since.  ``kport replay
+last`` or ``kport replay SCENARIO@VARIANT`` replays one by name.
 
 Every file is JSON, written atomically: a temporary file in the same folder,
 flushed and fsync'ed, then ``os.replace`` onto its name (and the folder
@@ -68,9 +70,16 @@ def store_dir() -> Path:
     if env is not None:
         if not env.strip():
             raise OptionError(f"${ENV}", "", "is empty (unset it, or name a folder for the results store)")
-        p = Path(env).expanduser()
-        if p.exists() and not p.is_dir():
-            raise OptionError(f"${ENV}", env, "is not a folder (it names where kport saves results)")
+        try:
+            p = Path(env).expanduser()
+        except RuntimeError:  # "~nouser/x": no such user, or no home directory
+            raise OptionError(f"${ENV}", _clip(env, 80), "cannot be expanded (no such user or home folder)") from None
+        try:
+            if p.exists() and not p.is_dir():
+                raise OptionError(f"${ENV}", _clip(env, 80), "is not a folder (it names where kport saves results)")
+        except (OSError, ValueError) as e:  # a name too long, or with a NUL byte
+            why = getattr(e, "strerror", None) or e
+            raise OptionError(f"${ENV}", _clip(env, 80), f"cannot be used: {why}") from None
         return p
     from .variants import project_root
 
@@ -171,14 +180,40 @@ class Store:
         return path
 
     def save_result(self, record: dict[str, Any]) -> str:
-        """Save a counterexample record (see :func:`result_record`); returns its name."""
-        name = record["name"]
+        """Save a counterexample record (see :func:`result_record`); returns its name.
+
+        Each of its three files is tried; when some could not be written the error says
+        exactly which were and which were not (:class:`PartialSave` when the result can
+        still be replayed by name, :class:`StoreError` when nothing was written)."""
+        name = str(record["name"])
         digest = hashlib.sha256(record["token"].encode()).hexdigest()[:16]
         record = dict(record, id=digest)
-        self._write(f"history/{digest}.json", record)
-        self._write(f"results/{name}.json", record)
-        self._write("last.json", record)
-        return str(name)
+        self._prepare()
+        done: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for rel in (f"history/{digest}.json", f"results/{name}.json", "last.json"):
+            try:
+                self._write(rel, record)
+                done.append(rel)
+            except StoreError as e:
+                failed.append((rel, str(e)))
+        if not failed:
+            return name
+        why = failed[0][1]
+        missing = ", ".join(rel for rel, _ in failed)
+        if not done:
+            raise StoreError(why)
+        older = (
+            "; 'kport replay last' still shows an older result"
+            if "last.json" in missing and (self.root / "last.json").is_file()
+            else ""
+        )
+        by = f"kport replay {name}" if f"results/{name}.json" in done else f"kport replay {digest}"
+        raise PartialSave(
+            by.split()[-1],
+            f"result saved only in part: {', '.join(done)} written in {self.root}, {missing} not ({why}){older}; "
+            f"replay it with '{by}'",
+        )
 
     def save_cell(self, cell: dict[str, Any], seconds: float) -> None:
         name = cell_name(cell["scenario"], cell["variant"])
@@ -233,6 +268,14 @@ class Store:
         return load_result_file(self.find(name))
 
 
+class PartialSave(StoreError):
+    """Some of a result's files were written and some not; ``name`` replays it."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 def load_result_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -282,9 +325,21 @@ def result_record(result: Any, trace: str, command: str) -> dict[str, Any]:
         else {"steps": ce.steps, "preemptions": ce.preemptions, "faults": ce.faults},
         "trace": trace,
         "traceback": ce.traceback if ce is not None and ce.traceback else None,
+        "code": _fingerprint(result.program, result.variant),
         "timing": {"seconds": round(result.seconds, 3)},
     }
     return rec
+
+
+def _fingerprint(scenario: str, variant: str) -> dict[str, str]:
+    """The code the result ran (scenario.code_fingerprint), so that a replay that no longer
+    fits can say what changed; empty when it cannot be worked out."""
+    try:
+        from .scenario import code_fingerprint
+
+        return code_fingerprint(scenario, variant)
+    except KportError:
+        return {}
 
 
 def trace_of(program: Any, result: Any, width: int = 44) -> str:

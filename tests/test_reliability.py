@@ -168,7 +168,8 @@ def test_scenario_module_that_does_not_load(
     (tmp_path / "scenarios" / "broken_rel.py").write_text("x = 1\ndef f(:\n")
     monkeypatch.setenv("KPORT_ROOT", str(tmp_path))
     rc, _, err = run(capsys, "list")
-    assert rc == 2 and len(err_lines(err)) == 1
+    # The module is named with its line; the rest of the project is still listed (issue 21).
+    assert rc == 4 and len(err_lines(err)) == 1
     assert "broken_rel.py:2 does not load: SyntaxError" in err
 
 
@@ -220,7 +221,7 @@ def test_a_raising_port_is_never_a_bug(strategy: str, fixtures: None) -> None:
     assert r.counterexample is not None and "fake_lookup" in r.counterexample.traceback
 
 
-@pytest.mark.parametrize("name", ["rel.setup-raises", "rel.bad-machine"])
+@pytest.mark.parametrize("name", ["rel.setup-raises"])  # cpus = "two": refused at load (test_reliability2)
 def test_broken_scenarios_are_errors(name: str, capsys: pytest.CaptureFixture[str], fixtures: None) -> None:
     rc, out, _ = run(capsys, "check", name, "--json")
     r = json.loads(out)
