@@ -276,11 +276,13 @@ def _plain(v: Any, depth: int) -> str | None:
         return "{" + ", ".join(pairs) + "}"
     fields = getattr(type(v), "_kp_fields", None)
     if isinstance(fields, tuple) and fields:
+        # A kernel struct: its fields that hold plain values (read engine-side: no step).
         try:
-            vals = [f"{f.name}={_plain(v.__dict__.get(f.name), 0) or '...'}" for f in fields]
+            vals = [(f.name, _plain(v.__dict__.get(f.name), 0)) for f in fields]
         except Exception:
             return None
-        return "{" + ", ".join(vals) + "}"
+        shown = [f"{name}={text}" for name, text in vals if text is not None]
+        return "{" + ", ".join(shown) + "}" if shown else None
     return None
 
 
@@ -393,6 +395,8 @@ def validate(cls: type[Scenario]) -> str | None:
     fault kinds against those the engine knows, ``expect``/``found`` entries."""
     try:
         problem = _first_problem(cls)
+    except ProjectError:
+        raise  # the project itself (a patch module that does not load): not this scenario's
     except Exception as e:  # a class so odd that looking at it raises
         problem = ("", f"cannot be inspected: {type(e).__name__}: {_clip(_text(e), 120)}")
     if problem is None:
