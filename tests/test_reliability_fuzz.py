@@ -2,20 +2,17 @@
 """Fuzzing with Hypothesis (issue 10, part 6): the token decoder, the variant-name parser and
 the command line never raise anything but their own one-line errors.
 
-Each target runs KPORT_FUZZ_EXAMPLES inputs (default 10,000; raise it for a longer hunt:
-``KPORT_FUZZ_EXAMPLES=200000 python -m pytest tests/test_reliability_fuzz.py``), in-process.
-Every test counts the inputs it actually ran and asserts the count.  The command line runs
-with the explorer replaced by one cached sampled execution per program, so that ten thousand
-argument combinations take seconds; parsing, name resolution, replay, printing and the
-results store are the real ones.
+The token decoder and the variant parser run KPORT_FUZZ_EXAMPLES inputs each (default 10,000;
+raise it for a longer hunt: ``KPORT_FUZZ_EXAMPLES=200000 python -m pytest
+tests/test_reliability_fuzz.py``), in-process.  The command line (every subcommand, issue 21;
+the grammar and harness are tests/clifuzz.py) runs KPORT_CLI_FUZZ_EXAMPLES command lines
+(default 300) here; its 10,000-case run is bench/cli_fuzz.py, with the figures committed in
+bench/results/cli_fuzz.md.  Every test counts the inputs it actually ran and asserts the count.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import functools
-import io
 import json
 import os
 import string
@@ -27,8 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kernel_port import cli, store
-from kernel_port.engine.errors import KportError, TokenError, UnknownNameError
+from kernel_port.engine.errors import TokenError, UnknownNameError
 from kernel_port.engine.token import Schedule, parse
 from kernel_port.variants import Variant, parse_variant, patches, trees
 
@@ -185,161 +181,16 @@ def test_fuzz_variant_parser() -> None:
 
 # -- the command line -----------------------------------------------------------------------------
 
-SCENARIOS = ["engine.abba", "engine.lost-ipi", "engine.irqs-off", "smp.lost-ipi-waiter", "irq_work.lost-self-ipi"]
-VALUES = {
-    "scenario": SCENARIOS + ["engine.*", "nope", "", "irq_work.*", "[", "engine.abb?", "é"],
-    "variant": ["v6.17", "v6.16", "v6.17+herton-rfc", "v6.17+csdlock-debug", "v6.71", "v3.10+herton-rfc", "", "+", "*"],
-    "number": ["0", "1", "2", "-1", "x", "1e3", "99999999999999999999", "", " 3"],
-    "float": ["0.5", "0", "-1", "nan", "inf", "x", "1e-9"],
-    "token": REAL_TOKENS + ["kp2:", "kp1:garbage!", "kp9:abc", "last", "engine.abba@v6.17", "nope@v6.17", "../x"],
-    "path": ["/nonexistent/x", "/", "", "/dev/null"],
-    "text": ["", "-", "--", "x", "--json", "-V", "é", "a b"],
-}
-OPTIONS: dict[str, list[tuple[str, str | None]]] = {
-    "list": [("--json", None)],
-    "check": [
-        ("--variant", "variant"),
-        ("-V", "variant"),
-        ("--strategy", "text"),
-        ("--strategy", None),
-        ("--preemptions", "number"),
-        ("--faults", "number"),
-        ("--seed", "number"),
-        ("--executions", "number"),
-        ("--seconds", "float"),
-        ("--pct-depth", "number"),
-        ("--json", None),
-        ("--width", "number"),
-    ],
-    "replay": [("--json", None), ("--width", "number"), ("--variant", "variant")],
-    "matrix": [
-        ("--scenario", "scenario"),
-        ("-s", "scenario"),
-        ("--variant", "variant"),
-        ("--json", None),
-        ("--markdown", None),
-        ("--html", "path"),
-        ("--seconds", "float"),
-    ],
-    "explain": [("--variant", "variant"), ("--faults", "number"), ("--width", "number")],
-    "source": [("--variant", "variant"), ("--kernel-tree", "path"), ("--width", "number")],
-    "cover": [("--variant", "variant"), ("--scenario", "scenario"), ("--fail-under", "float"), ("--json", None)],
-    "simulate": [("--variant", "variant"), ("--size", "text"), ("--until", "float"), ("--json", None)],
-}
-POSITIONAL = {"check": "scenario", "explain": "scenario", "replay": "token", "source": "text", "simulate": "scenario"}
+CLI_N = int(os.environ.get("KPORT_CLI_FUZZ_EXAMPLES", "300"))
 
 
-def _words(cmd: str) -> list[str]:
-    """Every word the grammar offers for ``cmd``: its options with each value of their kind
-    (as ``--opt value`` pairs and ``--opt=value``), its positional values, and stray words."""
-    out: list[str] = []
-    for flag, kind in OPTIONS.get(cmd, []):
-        if kind is None:
-            out.append(flag)
-            continue
-        for value in VALUES[kind]:
-            out += [f"{flag}\0{value}", f"{flag}={value}"]
-    if cmd in POSITIONAL:
-        out += VALUES[POSITIONAL[cmd]]
-    return out + VALUES["text"]
+def test_fuzz_command_line(tmp_path: Path) -> None:
+    """Every subcommand at argv level (tests/clifuzz.py): a few hundred command lines here, each
+    problem shrunk by Hypothesis to a minimal one; bench/cli_fuzz.py runs 10,000 and commits
+    the figures (bench/results/cli_fuzz.md)."""
+    from tests.clifuzz import fuzz
 
-
-WORDS = {cmd: _words(cmd) for cmd in [*OPTIONS, "bogus", "--help", ""]}
-
-
-SLOTS = {cmd: st.sampled_from(["", "", STRAY, *words]) for cmd, words in WORDS.items()}
-
-
-@st.composite
-def argvs(draw: st.DrawFn) -> list[str]:
-    # Fixed slots rather than a list strategy: a third of Hypothesis' cost per example.
-    cmd = draw(st.sampled_from(list(WORDS)))
-    slot = SLOTS[cmd]
-    picked = draw(st.tuples(slot, slot, slot, slot, slot))
-    stray = draw(st.text(max_size=5)) if STRAY in picked else ""
-    argv = [cmd] if cmd else []
-    for w in picked:
-        if w == STRAY:
-            argv.append(stray)
-        elif w:
-            argv += w.split("\0") if "\0" in w and w.startswith("-") else [w]
-    return argv
-
-
-def _fake_results() -> Any:
-    """The explorer replaced by one sampled execution per program (cached), so that the
-    command line's own paths run thousands of times in seconds."""
-    from kernel_port.engine import explorer
-
-    real = explorer.check
-    cache: dict[tuple[str, str, int], Any] = {}
-
-    def check(program: Any, strategy: str = "dfs", **kw: Any) -> Any:
-        key = (program.name, program.variant, program.faults)
-        if key not in cache:
-            cache[key] = real(program, "random", seed=0, executions=1)
-        return cache[key]
-
-    return check
-
-
-def test_fuzz_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kernel_port.cover as cover_mod
-    import kernel_port.explain as explain_mod
-    import kernel_port.matrix as matrix_mod
-    import kernel_port.simulate as simulate_mod
-
-    monkeypatch.chdir(tmp_path)  # --html FILE and friends write here, never into the clone
-    monkeypatch.setenv("KPORT_STORE", str(tmp_path / "store"))
-    monkeypatch.delenv("KPORT_KERNEL_TREE", raising=False)
-    monkeypatch.setattr(store, "FSYNC", False)
-    fake = _fake_results()
-    for mod in (cli, matrix_mod, explain_mod):
-        monkeypatch.setattr(mod, "check", fake)
-    traces: dict[tuple[str, str, str | None], str] = {}
-    real_trace = store.trace_of
-
-    def trace_of(program: Any, result: Any, width: int = 44) -> str:
-        key = (program.name, program.variant, result.token)
-        if key not in traces:
-            traces[key] = real_trace(program, result, width)
-        return traces[key]
-
-    monkeypatch.setattr(store, "trace_of", trace_of)
-    monkeypatch.setattr(cli, "build_parser", functools.lru_cache(maxsize=None)(cli.build_parser))
-
-    def no_timed_run(*a: Any, **kw: Any) -> Any:
-        raise KportError("timed run skipped by the fuzz test")
-
-    monkeypatch.setattr(simulate_mod, "run_timed", no_timed_run)
-    real_cover = cover_mod.cover
-
-    def cover(variant: str, names: list[str] | None = None) -> Any:
-        parse_variant(variant)
-        if not cover_mod.cells_for(variant, names or []):
-            raise cover_mod.UsageError(f"no scenario has an expected cell for '{variant}'")
-        return canned
-
-    canned = real_cover("v6.17+csdlock-debug", ["smp.lost-ipi-waiter"])
-    monkeypatch.setattr(cover_mod, "cover", cover)
-    cli.main(["check", "engine.abba"])  # a saved result for 'replay last'
-    ran = [0]
-    codes: dict[int, int] = {}
-
-    @FUZZ
-    @given(argvs())
-    def one(argv: list[str]) -> None:
-        ran[0] += 1
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = cli.main(argv)
-        codes[rc] = codes.get(rc, 0) + 1
-        assert rc in (0, 1, 2, 3, 4), (argv, rc, err.getvalue())
-        assert "Traceback" not in err.getvalue(), argv
-        if rc == 2:
-            lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
-            assert len(lines) == 1 and lines[0].startswith("kport"), (argv, err.getvalue())
-
-    one()
-    assert ran[0] >= N
-    assert {0, 1, 2} <= set(codes), codes  # the grammar reaches successes, findings and mistakes
+    stats = fuzz(CLI_N, tmp_path, seed=21, stop_at_first=True)
+    assert stats.cases >= CLI_N and stats.tracebacks == 0 and stats.problems == 0
+    assert {0, 2} <= set(stats.codes) and len(stats.codes) >= 3, stats.codes  # successes, findings, mistakes
+    assert set(stats.commands) >= {"list", "check", "replay", "matrix", "explain", "source", "cover", "simulate"}
