@@ -98,19 +98,26 @@ def _loop() -> None:
         time.sleep(min(1.0, (limit or 4.0) / 4))
         if limit is None:
             continue
-        now = time.monotonic()
-        for tid, w in list(_WATCHES.items()):
-            m = w.machine
-            if _running() is not m:
-                if _WATCHES.get(tid) is w:
-                    del _WATCHES[tid]
-                continue
-            steps = getattr(m, "nsteps", 0)
-            if steps != w.steps:
-                w.steps, w.since = steps, now
-            elif now - w.since >= limit:
-                w.since = now  # again after another period if the exception is swallowed
-                _fire(tid, m, limit)
+        try:
+            _look(limit)
+        except Exception:  # pragma: no cover - never let the watchdog itself die noisily
+            continue
+
+
+def _look(limit: float) -> None:
+    now = time.monotonic()
+    for tid, w in list(_WATCHES.items()):
+        m = w.machine
+        if _running() is not m:
+            if _WATCHES.get(tid) is w:
+                del _WATCHES[tid]
+            continue
+        steps = getattr(m, "nsteps", 0)
+        if steps != w.steps:
+            w.steps, w.since = steps, now
+        elif now - w.since >= limit:
+            w.since = now  # again after another period if the exception is swallowed
+            _fire(tid, m, limit)
 
 
 def _fire(tid: int, m: Any, limit: float) -> None:

@@ -338,7 +338,9 @@ def run_matrix(args: argparse.Namespace) -> int:
             from .report.html import write_report
 
             write_report(Path(html), results)
-            print(f"kport: wrote {html}", file=sys.stderr)
+            from .cli import say
+
+            say(f"kport: wrote {html}")
         if sys.stdout.isatty():
             table.rich_table(results, sys.stdout)
         else:
