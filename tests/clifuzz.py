@@ -300,7 +300,8 @@ class Stats:
     def add(self, case: Case) -> list[str]:
         self.cases += 1
         self.codes[case.rc] += 1
-        self.commands[case.argv[0] if case.argv else "(none)"] += 1
+        first = case.argv[0] if case.argv else "(none)"
+        self.commands[first if first in COMMANDS or first == "(none)" else "(other word)"] += 1
         found = case.problems()
         self.tracebacks += case.traceback
         if found:
