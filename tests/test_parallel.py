@@ -28,6 +28,9 @@ from kernel_port.engine.explorer import check
 from kernel_port.scenario import program
 from tests.test_dpor_property import interleavings, make, program_st
 
+# The split search is being rewritten on top of the new DPOR (issue 17); until then
+# dpor.explore runs every search serially and these tests would compare it with itself.
+pytestmark = pytest.mark.skip(reason="parallel search being rebuilt on the new DPOR (issue 17)")
 
 def signature(s: DporStats) -> Any:
     return (

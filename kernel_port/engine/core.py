@@ -69,6 +69,10 @@ NMI_MASK = 0x00F00000
 NMI_VECTOR = 2
 
 Key = Any  # a hashable name of one shared location
+# The machine's fault budget as a location: a step that may spend a fault (an IPI send that may
+# be lost) updates it, a fault source reads and updates it (it can fire only while the budget
+# lasts), so the explorer sees every step that can change whether a fault source may fire.
+FAULTS: Key = ("faults",)
 Access = tuple[Key, Any]  # (key, False: read | True: write | ACQUIRE: lock acquisition, a write | UPDATE)
 ACQUIRE = 2
 # A commuting update: a read-modify-write whose result the code does not use and
@@ -152,8 +156,14 @@ class CPU:
         self.preempt_count = 0
         self.ctx: list[str] = ["task"]
         self.halted = False
-        self.wait: frozenset[Key] | None = None  # spin-blocked on these keys
+        self.wait: frozenset[Key] | None = None  # timed mode: spin-blocked on these keys
         self.reads: dict[Key, int] = {}  # keys read since the last cpu_relax(), with their versions
+        self.read_at: dict[Key, int] = {}  # ... and the step at which each was first read
+        # What enables the pending step, for the explorer (None: it is enabled whenever the CPU
+        # can run): ("await", key, cond) for a wait on one location, ("relax", cpu,
+        # ((key, step), ...)) for a spin loop's pause, ("boot", cpu) for a bring-up that waits
+        # for the target's death.  See dpor.py, "Guards".
+        self.guard: Any = None
         self.dead = False
         self.program_done = False
         self.kstack: list[Frame] = []
@@ -195,6 +205,8 @@ class CPU:
         self.halted = False
         self.wait = None
         self.reads = {}
+        self.read_at = {}
+        self.guard = None
         self.dead = False
         self.program_done = False
         self.kstack = []
@@ -231,8 +243,13 @@ class CPU:
         # An interrupted spin loop re-reads when it resumes, as on hardware.
         self.wait = None
         self.reads = {}
-        saved_await = (self.awaiting, self.await_what, self.wait_hint)
+        self.read_at = {}
+        saved_await = (self.awaiting, self.await_what, self.wait_hint, self.guard)
+        if self.guard is not None and self.guard[0] == "relax":
+            # The pause of a spin loop ends with the interrupt: the loop reads again.
+            saved_await = (None, "", "", None)
         self.awaiting = None
+        self.guard = None
         kind = "nmi" if nmi else "hardirq"
         timed = m.timed
         if timed is not None:
@@ -266,7 +283,7 @@ class CPU:
         self.irqs_on = saved_if
         if timed is not None:
             self.clock += timed.irq_exit_ns
-        self.awaiting, self.await_what, self.wait_hint = saved_await
+        self.awaiting, self.await_what, self.wait_hint, self.guard = saved_await
         if m.tracing:
             m.emit(self, "irq-exit", f"</{name}>")
         sched = self.local.get("sched")
@@ -323,7 +340,10 @@ class Source:
         self.fault = fault
         acc: list[Access] = [(("apic", cpu), True)] if vector is not None else []
         acc += [(k, True) for k in keys]
+        if fault:
+            acc.append((FAULTS, True))
         self.accesses: Accesses = tuple(acc)
+        self.gdesc: tuple[str, int] = ("src", -1)  # the explorer's name of its guard (add_source)
 
 
 def _no_handoff(cpu: CPU) -> Any:
@@ -365,9 +385,18 @@ class Machine:
         self.finals: list[Callable[[], None]] = []
         self.warnings: list[str] = []
         self.warned_once: set[Any] = set()
-        self.events: list[tuple[int, Accesses]] = []
+        # One record per step: (actor, accesses, values stored, guard, locations stored, value
+        # choices made).  The values stored are
+        # (key, before, after) for each field written in the step (an UPDATE's too), which the
+        # explorer needs to tell what a wait would have seen in a reordered execution; the guard
+        # is what enabled the step (CPU.guard, ("irq", cpu), ("src", index)) or None.
+        self.events: list[tuple[int, Accesses, list[tuple[Key, Any, Any]], Any, list[Key], list[int]]] = []
+        self.vals: list[tuple[Key, Any, Any]] = []  # values stored in the current step
         self.values: list[int] = []  # value choices made in the current step
         self.stores: list[Key] = []  # keys actually stored to in the current step
+        self.objs: dict[int, Any] = {}  # object id -> Struct (for evaluating guards, dpor.py)
+        self.finishing = False  # finish() has begun: no actor could move
+        self.irq_guards = tuple(("irq", c) for c in range(ncpus))
         self.version: dict[Key, int] = {}  # how many stores each key has had
         # Event index -> CPU, for steps that turned interrupts off on that CPU.
         self.irqoff_events: dict[int, int] = {}
@@ -441,6 +470,7 @@ class Machine:
         period_ns: int = 0,
     ) -> Source:
         src = Source(name, cpu, vector, budget, guard, keys, action, fault, at_ns, period_ns)
+        src.gdesc = ("src", len(self.sources))
         self.sources.append(src)
         return src
 
@@ -543,6 +573,21 @@ class Machine:
             return ((cpu.ctl, True), (cpu.apic_key, True))
         return self.sources[actor - 2 * n].accesses
 
+    def hw_state(self) -> tuple[int, ...]:
+        """What decides whether each CPU can take an interrupt, as one tuple of ints: per CPU
+        its status bits (1 interrupts on, 2 dead, 4 booting, 8 halted), its IRR and its ISR as
+        bit masks of vectors.  The explorer keeps one per node (dpor.py)."""
+        out: list[int] = []
+        for c in self.cpus:
+            irr = 0
+            for v in c.apic.irr:
+                irr |= 1 << v
+            isr = 0
+            for v in c.apic.isr:
+                isr |= 1 << v
+            out += (c.irqs_on | c.dead << 1 | c.booting << 2 | c.halted << 3, irr, isr)
+        return tuple(out)
+
     def choose(self, n: int, what: str) -> int:
         """A nondeterministic value choice inside the current step."""
         if n <= 1:
@@ -576,19 +621,20 @@ class Machine:
         self.nsteps += 1
         if self.nsteps > self.step_budget:
             raise StepBudgetExceeded(self._budget_diagnosis())
-        self.values = []
+        self.values = values = []
         self.stores = stores = []
+        self.vals = vals = []
         n = self.ncpus
         events = self.events if self.timed is None else []
         if actor < n:
             cpu = self.cpus[actor]
             acc = cpu.pending + (cpu.ctl_read,)
-            events.append((actor, acc))
+            events.append((actor, acc, vals, cpu.guard, stores, values))
             self._run_cpu(cpu, None)
         elif actor < 2 * n:
             cpu = self.cpus[actor - n]
             acc = ((cpu.ctl, True), (cpu.apic_key, True))
-            events.append((actor, acc))
+            events.append((actor, acc, vals, self.irq_guards[cpu.id], stores, values))
             vec = cpu.apic.accept()
             cpu.halted = False
             stores.append(cpu.apic_key)
@@ -596,16 +642,24 @@ class Machine:
         else:
             src = self.sources[actor - 2 * n]
             acc = src.accesses
-            events.append((actor, acc))
+            events.append((actor, acc, vals, src.gdesc, stores, values))
             src.budget -= 1
             if src.fault:
                 self.faults_used += 1
                 self.fault_log.append(src.name)
             stores.extend(k for k, _ in acc)
             if src.vector is not None:
-                self.cpus[src.cpu].apic.irr.add(src.vector)
+                irr = self.cpus[src.cpu].apic.irr
+                vals.append((("apic", src.cpu), 0, 1 << src.vector))
+                irr.add(src.vector)
             if src.action is not None:
+                # The action writes the source's declared fields engine-side: record what it
+                # stored, as a CPU's store records it (the explorer reads these values).
+                fields = [(k, self.objs[k[0]].__dict__) for k, _ in acc if type(k) is tuple and k[0] in self.objs]
+                before = [d[k[1]] for k, d in fields]
                 src.action()
+                for (k, d), b in zip(fields, before, strict=True):
+                    vals.append((k, b, d[k[1]]))
             if self.tracing:
                 what = src.name
                 if src.vector is not None:
@@ -619,13 +673,22 @@ class Machine:
 
     def finish(self) -> None:
         """Called when no actor is enabled: deadlock, stall or final checks."""
+        self.finishing = True  # a violation from here on is the end state's, not a step's
         spinning = [c for c in self.cpus if (c.wait is not None or c.awaiting is not None) and not c.dead]
         if spinning:
             parts = []
             for c in spinning:
                 hint = f" ({c.wait_hint})" if c.wait_hint else ""
                 if c.awaiting is not None:
-                    parts.append(f"CPU{c.id} spins in {c.where()} waiting for {c.await_what}{hint}")
+                    now = ""
+                    g = c.guard
+                    if g is not None and g[0] == "await" and not c.wait_hint:
+                        obj = self.objs.get(g[1][0])
+                        if obj is not None:
+                            from .memory import fmt
+
+                            now = f" (now {fmt(obj.__dict__[g[1][1]])})"
+                    parts.append(f"CPU{c.id} spins in {c.where()} waiting for {c.await_what}{now}{hint}")
                     continue
                 keys = ", ".join(sorted(self.key_label(k) for k in c.wait or ()))
                 parts.append(f"CPU{c.id} spins in {c.where()} waiting for a write to {keys}{hint}")
@@ -637,7 +700,7 @@ class Machine:
             check()
 
     def _budget_diagnosis(self) -> str:
-        recent = [a for a, _ in self.events[-200:]]
+        recent = [e[0] for e in self.events[-200:]]
         counts: dict[int, int] = {}
         for a in recent:
             counts[a] = counts.get(a, 0) + 1

@@ -1,48 +1,79 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Exhaustive exploration with dynamic partial-order reduction.
+"""Exhaustive exploration: optimal dynamic partial-order reduction with blocking steps.
 
-Optimal DPOR with wakeup trees and sleep sets (Abdulla, Aronis, Jonsson,
-Sagonas, "Optimal dynamic partial order reduction", POPL'14), stateless:
-every execution re-runs the program from scratch, following the choices
-recorded in the exploration stack and the wakeup tree below the branch being
-explored, then continues with a default choice (keep running the CPU that ran
-last, else the lowest actor).
+The search is stateless: every execution runs the program from scratch, following the
+choices kept in the exploration stack and in the wakeup tree below the branch being
+explored, then goes on with a default choice (the CPU that ran last, else the lowest
+actor).  It explores one execution per Mazurkiewicz trace (two executions are equivalent
+when one is a reordering of the other that swaps only independent neighbouring steps).
 
-* **Dependence.** Two events are dependent when they touch a common key and
-  one of them writes it (an RMW counts as a write even when a cmpxchg fails).
-  Commuting updates (UPDATE: atomic_add/sub/inc/dec without a result, an IPI
-  send) of the same key are independent of each other; a read or write after
-  them races with each one since the last write.
-  Interrupt entry writes the CPU's control key, which every step of that CPU
-  reads, so an interrupt's arrival point is explored against each step of the
-  CPU it interrupts; ``local_irq_*`` write it too.
-* **Races.** After each execution, happens-before is computed with vector
-  clocks; for every pair of events ``e < e'`` of different actors that are
-  dependent and not ordered through other events, the reversal ``v =
-  notdep(e).e'`` is inserted into the wakeup tree at ``e``'s node unless a
-  sleeping actor or an existing branch already covers it (weak initials).
-  An interrupt entry that cannot happen at ``e``'s node because ``e`` lies in
-  an interrupts-off section of that CPU is raced instead against the
-  section's ``local_irq_disable``/``save`` (the way DPOR treats a lock
-  acquisition); other reversals that cannot run there (a spin not yet woken,
-  a lock not yet released) go to the latest earlier node where they can, as
-  Flanagan and Godefroid do for disabled threads (conservative).
-* **Sleep sets** guarantee that no two complete explored executions are
-  Mazurkiewicz-equivalent; following wakeup sequences avoids most
-  *sleep-set blocked* executions (every enabled actor asleep), which are
-  abandoned and counted separately.
-* **Value choices** (faults) made inside a step are explored exhaustively at
-  their node, within the fault budget.
-* **Cut-short executions.** A violation ends an execution early; the next
-  events of the other actors are raced too, and each of them is also tried at
-  the last node (its step could violate a property as well).
-* **Preemption bound** (optional): a switch away from a CPU that could still
-  step costs one preemption; schedules beyond the bound are not explored, and
-  every reversal is also added at the latest earlier switch point, the
-  conservative rule of bounded POR (Coons, Musuvathi, McKinley, OOPSLA'13);
-  sleep sets are off under a bound, since the sibling branches they rely on
-  may have been pruned.  Any pruning is reported: the result then holds only
-  within the bound.
+The algorithm, and where each part comes from
+---------------------------------------------
+
+* **Dependence** (:func:`independent`).  Two steps are dependent when they access a
+  common location and one of them writes it (a failed cmpxchg counts as a write).
+  Commuting updates (UPDATE: atomic_add/sub/inc/dec without result, an IPI send setting a
+  bit in a local APIC's IRR) of one location are independent of each other.  Every step of
+  a CPU reads the CPU's control location, which interrupt entry and ``local_irq_*`` write,
+  so an interrupt's arrival is dependent with every step of the CPU it interrupts.
+
+* **Happens-before** is computed with vector clocks, incrementally: the stack keeps each
+  step's clock, so after an execution only the steps after the branch point are analysed
+  (:class:`History`).
+
+* **Races and wakeup sequences** (Abdulla, Aronis, Jonsson, Sagonas, "Source sets: a
+  foundation for optimal dynamic partial order reduction", JACM 64(4), 2017, which extends
+  their POPL'14 paper).  For a step e' and an earlier dependent step e of another actor that
+  is not ordered before e' through other steps, the reversal ``v = notdep(e).e'`` -- the
+  steps after e that do not happen after it, then e' -- is inserted into the wakeup tree
+  at e's node, unless an actor in that node's sleep set (which includes the siblings
+  already explored there) is a weak initial of v.
+
+* **Blocking steps ("guards").**  Some steps can only run when the machine's state allows
+  it: a wait on a location (``await_field``, ``smp_cond_load_*``, spinlock acquisition:
+  the spin-assume reduction of a spin loop), the pause of a ``cpu_relax()`` loop (enabled
+  once another CPU stored to something the loop read), an interrupt's arrival (a
+  deliverable vector and interrupts on), bringing a CPU up (it must have died), an event
+  source (its guard, its budget, the fault budget).  Such a step's *guard* depends only on
+  locations in the step's own footprint, so an independent step never enables or disables
+  it, and the theory above still holds for the steps that do run.  What changes is which
+  races can be reversed: e' may be disabled in the state ``pre(e).notdep(e)`` where the
+  reversal would put it.  Following Nidhugg's treatment of awaits (Jonsson, Lang, Sagonas,
+  "Awaiting for Godot", 2022; src/TSOTraceBuilder.cpp, ``do_await``) and of lock
+  acquisitions (a lock race is the acquisition against the previous one, reversible only
+  when the two are not ordered through other steps), a guarded step is not only raced with
+  its immediate predecessors: the search walks back over *all* earlier dependent steps,
+  newest first, skipping those ordered before e' by its program-order predecessor, and
+  evaluates e'\\ 's guard in the state the reversal would reach (:class:`Feasibility`,
+  from the values each step stored and a snapshot of the interrupt state per node).  A
+  step where the guard holds is a race; one where it does not is passed over and does not
+  hide the steps before it, so the reversal lands at the latest place where e' can really
+  run.  In the new execution the walk goes on from there.  The same walk runs for every
+  actor still disabled when an execution ends (a CPU waiting forever, an interrupt never
+  taken, an event source that never fired): that is how a wait that is the last step is
+  reordered, and how the "CPU1 runs first" executions of a deadlock are found.
+
+* **Sleep sets and sleep-set blocking.**  A node's sleep set holds the actors whose
+  continuations are covered elsewhere; the wakeup tree's sequences keep the search out of
+  states where every enabled actor sleeps.  Without blocking steps no execution is
+  sleep-set blocked (tests/test_dpor_oracle.py checks it); with them a few can be, and
+  they are counted apart.
+
+* **Value choices** (faults) made inside a step are explored exhaustively at its node,
+  within the fault budget.
+
+* **Cut-short executions.**  A violation ends an execution early; the next steps of the
+  actors that could still move are raced too, and each is also tried at the last node.
+
+* **Preemption bound** (optional): a switch away from a CPU that could still step costs
+  one preemption; schedules beyond the bound are not explored, every reversal is also added
+  at the latest earlier switch point (bounded POR, Coons, Musuvathi, McKinley, OOPSLA'13),
+  and only branches whose subtree the bound did not prune may put an actor to sleep.  Any
+  pruning is reported: the result then holds only within the bound.
+
+Soundness and optimality are tested against a brute-force enumerator of every
+interleaving (tests/oracle.py, tests/test_dpor_oracle.py, bench/dpor_oracle.py); the
+argument is in docs/engine.md ("Why the search misses nothing").
 """
 
 from __future__ import annotations
@@ -52,24 +83,72 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core import ACQUIRE, UPDATE, Accesses, Machine
+from .core import FAULTS, NMI_VECTOR, UPDATE, Accesses, Key, Machine
 from .execution import Outcome, Program, run
 
-Event = tuple[int, Accesses]  # (actor, accesses)
+Event = tuple[int, Accesses, list[tuple[Key, Any, Any]], Any, list[Key], list[int]]  # Machine.events
+# A step in a wakeup sequence: the actor, the footprint of its step, and the value choices
+# (faults) the step made in the execution the sequence comes from.
+Step = tuple[int, Accesses, tuple[int, ...]]
+
+
+def independent(a: Accesses, b: Accesses) -> bool:
+    """No common location that one of them writes; two UPDATEs of one location commute."""
+    for ka, wa in a:
+        for kb, wb in b:
+            if ka == kb and (wa or wb) and (wa != UPDATE or wb != UPDATE):
+                return False
+    return True
+
+
+def weak_initial(actor: int, acc: Accesses, w: list[Step]) -> int | None:
+    """Whether ``actor`` (next step ``acc``) is a weak initial of ``w``.
+
+    Returns the index of the actor's first step in ``w`` when it is an initial of ``w``
+    (no earlier step of ``w`` is dependent with it), -1 when the actor does not occur in
+    ``w`` and its step is independent of all of ``w``, and None otherwise.
+    """
+    for idx, x in enumerate(w):
+        if x[0] == actor:
+            acc_x = x[1]
+            for y in range(idx):
+                if not independent(w[y][1], acc_x):
+                    return None
+            return idx
+    for x in w:
+        if not independent(acc, x[1]):
+            return None
+    return -1
+
+
+def _vkey(values: Any) -> Any:
+    """Value choices up to "no choice made yet": None and all zeros (no fault, the first
+    combination a node explores) are the same."""
+    if values is None or not any(values):
+        return None
+    return tuple(values)
 
 
 class WNode:
-    """A wakeup-tree node: one event and the sequences that continue it."""
+    """A wakeup-tree node: one step and the sequences that continue it.
 
-    __slots__ = ("acc", "actor", "children")
+    ``values`` are the value choices (faults) the step makes on the way to its children:
+    a node explores every value of its step, and the children apply only to these (a
+    sibling entry of the same actor holds the sequences that follow other values).  None:
+    a branch chosen by default, with no sequence below it yet."""
 
-    def __init__(self, actor: int, acc: Accesses) -> None:
+    __slots__ = ("acc", "actor", "children", "values")
+
+    def __init__(self, actor: int, acc: Accesses, values: tuple[int, ...] | None = None) -> None:
         self.actor = actor
         self.acc = acc
+        self.values = values
         self.children: list[WNode] = []
 
 
 class Node:
+    """One node of the exploration stack: the state before the step at ``depth``."""
+
     __slots__ = (
         "accs",
         "actor",
@@ -80,80 +159,433 @@ class Node:
         "done",
         "enabled",
         "enabled_set",
-        "irqs",
-        "memo",
+        "hw",
         "nopts",
         "preempts",
         "prev_cpu",
         "sleep",
         "values",
-        "waiting",
         "wut",
     )
 
     def __init__(
         self,
+        depth: int,
         enabled: list[int],
-        sleep: set[int],
+        sleep: dict[int, Accesses],
         accs: dict[int, Accesses],
         prev_cpu: int,
         preempts: int,
-        irqs: tuple[bool, ...],
-        waiting: frozenset[int] = frozenset(),
+        hw: tuple[int, ...],
     ) -> None:
+        self.depth = depth
         self.enabled = enabled
         self.enabled_set = set(enabled)
-        self.sleep = sleep
-        self.done: set[int] = set()
-        # Actors whose whole subtree was explored with nothing pruned by the
-        # preemption bound: only these may put an actor to sleep.
+        self.sleep = sleep  # actor -> the footprint of its next step
+        self.accs = accs  # footprint of every enabled actor's next step here
+        self.done: set[int] = set()  # branches explored here (they sleep in later siblings)
+        # Branches whose subtree the preemption bound did not prune: only these may put an
+        # actor to sleep under a bound.
         self.covered: set[int] = set()
-        self.cur_pruned = False  # the bound pruned something below the current branch
-        self.wut: list[WNode] = []  # branches still to explore, in order
-        self.cur: WNode | None = None  # the branch being explored
+        self.cur_pruned = False
+        self.wut: list[WNode] = []  # branches still to explore, in order (the current one first)
+        self.cur: WNode | None = None
         self.actor = -1
         self.values: list[int] = []
         self.nopts: list[int] = []
-        self.accs = accs
         self.prev_cpu = prev_cpu
         self.preempts = preempts
-        self.irqs = irqs  # interrupts enabled, per CPU, before this node's event
-        self.waiting = waiting  # CPUs spinning (on a lock, a condition, a store) here
-        self.depth = 0  # index in the exploration stack
-        self.memo: Any = None  # parallel.py's summary of this node; None after a change
+        self.hw = hw  # Machine.hw_state() here
 
 
-def independent(a: Accesses, b: Accesses) -> bool:
-    """No common key that one of them writes.  Two commuting updates (UPDATE:
-    atomic_inc/add/dec/sub, an IPI setting a bit in the target's IRR) of the
-    same key are independent of each other; an UPDATE and a read or a write
-    of that key are dependent."""
-    for ka, wa in a:
-        for kb, wb in b:
-            if ka == kb and (wa or wb) and (wa != UPDATE or wb != UPDATE):
-                return False
-    return True
+# -- the analysis of the current path --------------------------------------------------------
 
 
-def weak_initial(actor: int, acc: Accesses, w: list[Event]) -> int | None:
-    """Whether ``actor`` (next event ``acc``) is a weak initial of ``w``.
+def _kind(acc: Accesses, key: Key) -> Any:
+    for k, w in acc:
+        if k == key:
+            return w
+    return None
 
-    Returns the index in ``w`` of the actor's first event when it is an
-    initial of ``w`` (no earlier event of ``w`` happens before it), -1 when
-    the actor does not occur in ``w`` and its event commutes with all of
-    ``w``, and None otherwise.
+
+class History:
+    """Happens-before and per-location access lists of the steps on the current path.
+
+    Kept across executions: after a branch point at depth d only the steps from d on are
+    (re)computed (``truncate(d)`` then ``add`` per step).  Per location the steps that read,
+    write and update it are listed apart (``R``, ``W``, ``U``, step indices in order); a
+    CPU's control location is read by every step of that CPU, so its readers are the CPU's
+    program order (``po``) and only its other writers are listed (``ctlw``).
     """
-    for idx, (a, acc_x) in enumerate(w):
-        if a == actor:
-            for y in range(idx):
-                ay, acc_y = w[y]
-                if not independent(acc_y, acc_x):
-                    return None
-            return idx
-    for _a, acc_x in w:
-        if not independent(acc, acc_x):
-            return None
-    return -1
+
+    def __init__(self, ncpus: int, nactors: int) -> None:
+        self.n = ncpus
+        self.A = nactors
+        self.ev: list[Event] = []
+        self.clk: list[list[int]] = []
+        self.po: list[list[int]] = [[] for _ in range(nactors)]
+        self.R: dict[Key, list[int]] = {}
+        self.W: dict[Key, list[int]] = {}
+        self.U: dict[Key, list[int]] = {}
+        self.ctlw: list[list[int]] = [[] for _ in range(ncpus)]
+        # Per CPU, the steps of other actors that hand it its next step: interrupt entries
+        # (the handler runs on the CPU) and bring-ups (cpu_boot).  They order the CPU's next
+        # step after them like program order: that step does not exist without them.
+        self.ctrl: list[list[int]] = [[] for _ in range(ncpus)]
+        # Values stored, per location: (step, index in the step's record, is_update).
+        self.SV: dict[Key, list[tuple[int, int, bool]]] = {}
+
+    def truncate(self, d: int) -> None:
+        ev = self.ev
+        n = self.n
+        while len(ev) > d:
+            a, acc, vals, g, _s, _v = ev.pop()
+            self.clk.pop()
+            self.po[a].pop()
+            if n <= a < 2 * n:
+                self.ctrl[a - n].pop()
+            elif g is not None and g[0] == "boot":
+                self.ctrl[g[1]].pop()
+            for k, w in acc:
+                if type(k) is tuple and len(k) == 2 and k[0] == "ctl":
+                    c = k[1]
+                    if w and a != c:
+                        self.ctlw[c].pop()
+                    continue
+                (self.U if w == UPDATE else self.W if w else self.R)[k].pop()
+            for key, _b, _a in vals:
+                self.SV[key].pop()
+
+    def refresh(self, events: list[Event]) -> None:
+        """Take the records of the current execution for the steps kept from the previous
+        one: the same steps, but their stored values and guards belong to this machine."""
+        ev = self.ev
+        for x in range(len(ev)):
+            ev[x] = events[x]
+
+    def ctl_cpu(self, k: Key) -> int:
+        if type(k) is tuple and len(k) == 2 and k[0] == "ctl":
+            return int(k[1])
+        return -1
+
+    def add(self, e: Event) -> list[int]:
+        """Append step ``e``; returns the candidates it races with (the latest dependent
+        step of another actor per location, before the filter for immediate races)."""
+        j = len(self.ev)
+        a, acc, vals, _g, _s, _v = e
+        po = self.po[a]
+        clk = self.clk
+        vc = clk[po[-1]][:] if po else [0] * self.A
+        cands: list[int] = []
+        for k, w in acc:
+            c = self.ctl_cpu(k)
+            if c >= 0:
+                cw = self.ctlw[c]
+                if cw and self.ev[cw[-1]][0] != a:
+                    cands.append(cw[-1])
+                if w and a != c and self.po[c]:
+                    cands.append(self.po[c][-1])
+                continue
+            W = self.W.get(k)
+            lw = W[-1] if W else -1
+            if lw >= 0 and self.ev[lw][0] != a:
+                cands.append(lw)
+            if w == UPDATE or (w and w != UPDATE):
+                # reads since the last write
+                R = self.R.get(k)
+                if R:
+                    for x in reversed(R):
+                        if x < lw:
+                            break
+                        if self.ev[x][0] != a:
+                            cands.append(x)
+            if w != UPDATE:
+                U = self.U.get(k)
+                if U:
+                    for x in reversed(U):
+                        if x < lw:
+                            break
+                        if self.ev[x][0] != a:
+                            cands.append(x)
+        for x in cands:
+            cx = clk[x]
+            for y in range(self.A):
+                if cx[y] > vc[y]:
+                    vc[y] = cx[y]
+        vc[a] = j + 1
+        # Record.
+        self.ev.append(e)
+        clk.append(vc)
+        po.append(j)
+        n = self.n
+        if n <= a < 2 * n:
+            self.ctrl[a - n].append(j)
+        elif _g is not None and _g[0] == "boot":
+            self.ctrl[_g[1]].append(j)
+        for k, w in acc:
+            c = self.ctl_cpu(k)
+            if c >= 0:
+                if w and a != c:
+                    self.ctlw[c].append(j)
+                continue
+            d = self.U if w == UPDATE else self.W if w else self.R
+            lst = d.get(k)
+            if lst is None:
+                d[k] = [j]
+            else:
+                lst.append(j)
+        for pos, (key, _before, _after) in enumerate(vals):
+            sv = self.SV.get(key)
+            rec = (j, pos, _kind(acc, key) == UPDATE)
+            if sv is None:
+                self.SV[key] = [rec]
+            else:
+                sv.append(rec)
+        return cands
+
+    def po_clock(self, a: int, j: int) -> list[int] | None:
+        """What orders actor ``a``'s step at ``j`` before any race: the clock of its previous
+        step, joined (for a CPU) with the interrupt entry or bring-up that handed the CPU its
+        current code (None: nothing)."""
+        best: list[int] | None = None
+        for x in reversed(self.po[a]):
+            if x < j:
+                best = self.clk[x]
+                break
+        if a < self.n:
+            for x in reversed(self.ctrl[a]):
+                if x < j:
+                    cx = self.clk[x]
+                    if best is None:
+                        best = cx
+                    else:
+                        best = [p if p > q else q for p, q in zip(best, cx, strict=True)]
+                    break
+        return best
+
+    def conflicts(self, a: int, acc: Accesses, j: int) -> list[int]:
+        """Every step before ``j`` of another actor that is dependent with a step of actor
+        ``a`` whose footprint is ``acc``, newest first."""
+        out: set[int] = set()
+        ev = self.ev
+        for k, w in acc:
+            c = self.ctl_cpu(k)
+            if c >= 0:
+                for x in self.ctlw[c]:
+                    if x < j and ev[x][0] != a:
+                        out.add(x)
+                if w and a != c:
+                    for x in self.po[c]:
+                        if x < j:
+                            out.add(x)
+                continue
+            lists = [self.W.get(k)]
+            if w == UPDATE:
+                lists.append(self.R.get(k))
+            elif w:
+                lists += [self.R.get(k), self.U.get(k)]
+            else:
+                lists.append(self.U.get(k))
+            for lst in lists:
+                if lst:
+                    for x in lst:
+                        if x < j and ev[x][0] != a:
+                            out.add(x)
+        return sorted(out, reverse=True)
+
+
+# -- guards: can a blocked step run in the state a reversal reaches? --------------------------
+
+
+class Feasibility:
+    """Evaluates a step's guard in the state ``pre(e_i).notdep(e_i)`` of one reversal.
+
+    That state S holds the steps before i and the steps between i and j that do not happen
+    after step i.  For a location whose non-UPDATE stores are totally ordered, the stores in S
+    are a prefix of its stores, so its value in S is the value after the last of them in S,
+    plus the UPDATEs in S after it.  A CPU's control state (interrupts on, dead, booting,
+    halted) changes only in steps that access its control location, which are totally
+    ordered, so it is the state after the last such step in S (a node's ``hw`` snapshot).
+    """
+
+    def __init__(self, drv: DporDriver, m: Machine, i: int, j: int) -> None:
+        self.h = drv.history
+        self.stack = drv.stack
+        self.m = m
+        self.end_hw = drv.end_hw
+        self.i = i
+        self.j = j
+        self.ai = self.h.ev[i][0]
+
+    def in_s(self, x: int) -> bool:
+        if x < self.i:
+            return True
+        if x == self.i or x >= self.j:
+            return False
+        return self.h.clk[x][self.ai] <= self.i
+
+    def hw_after(self, x: int) -> tuple[int, ...]:
+        """The interrupt state after step x (before step 0 when x < 0)."""
+        y = x + 1
+        if y < len(self.stack):
+            return self.stack[y].hw
+        return self.end_hw
+
+    def value(self, key: Key) -> Any:
+        """A field's value in S."""
+        h = self.h
+        sv = h.SV.get(key)
+        ups: list[Any] = []
+        base: Any = None
+        found = False
+        if sv:
+            for x, pos, isu in reversed(sv):
+                if x >= self.j or not self.in_s(x):
+                    continue
+                _k, before, after = h.ev[x][2][pos]
+                if isu:
+                    ups.append(after - before)
+                    continue
+                base = after
+                found = True
+                break
+            if not found:
+                x, pos, _isu = sv[0]
+                base = h.ev[x][2][pos][1]
+        else:
+            obj = self.m.objs.get(key[0]) if type(key) is tuple else None
+            if obj is None:
+                raise KeyError(key)
+            base = obj.__dict__[key[1]]
+        for d in ups:
+            base = base + d
+        return base
+
+    def status(self, c: int) -> int:
+        """CPU c's status bits in S (core.Machine.hw_state)."""
+        h = self.h
+        best = -1
+        for x in reversed(h.po[c]):
+            if x < self.j and self.in_s(x):
+                best = x
+                break
+        for x in reversed(h.ctlw[c]):
+            if x < self.j and self.in_s(x):
+                if x > best:
+                    best = x
+                break
+        return self.hw_after(best)[3 * c]
+
+    def apic(self, c: int) -> tuple[int, int]:
+        """CPU c's IRR and ISR (bit masks) in S."""
+        h = self.h
+        key = ("apic", c)
+        base = -1
+        for x in reversed(h.W.get(key, ())):
+            if x < self.j and self.in_s(x):
+                base = x
+                break
+        hw = self.hw_after(base)
+        irr, isr = hw[3 * c + 1], hw[3 * c + 2]
+        for x in reversed(h.U.get(key, ())):
+            if x <= base:
+                break
+            if x < self.j and self.in_s(x):
+                for k, _b, mask in h.ev[x][2]:
+                    if k == key:
+                        irr |= mask
+        return irr, isr
+
+    def irq(self, c: int) -> bool:
+        st = self.status(c)
+        if st & 6:  # dead or booting
+            return False
+        irr, isr = self.apic(c)
+        if not irr:
+            return False
+        v = irr.bit_length() - 1
+        if isr and (v >> 4) <= ((isr.bit_length() - 1) >> 4):
+            return False
+        return bool(st & 1) or v == NMI_VECTOR
+
+    def relax(self, c: int, reads: tuple[tuple[Key, int], ...]) -> bool:
+        """A spin loop's pause can go once another CPU stored to something the loop read."""
+        h = self.h
+        n = h.n
+        for k, r in reads:
+            for lst in (h.W.get(k), h.U.get(k)):
+                if not lst:
+                    continue
+                for x in reversed(lst):
+                    if x <= r:
+                        break
+                    if x >= self.j or not self.in_s(x):
+                        continue
+                    a = h.ev[x][0]
+                    if a < 2 * n and a % n == c:
+                        continue
+                    if k in h.ev[x][4]:
+                        return True
+        return False
+
+    def faults_used(self) -> int:
+        h = self.h
+        return sum(1 for x in range(self.j) if self.in_s(x) and FAULTS in h.ev[x][4])
+
+    def source(self, s: int) -> bool:
+        m = self.m
+        src = m.sources[s]
+        if src.fault and self.faults_used() >= m.faults:
+            return False
+        if src.vector is not None and self.status(src.cpu) & 2:
+            return False
+        if src.guard is None:
+            return True
+        # Evaluate the source's own guard with its declared locations set to their values in
+        # S (and the CPUs' control state), then put everything back.
+        saved: list[tuple[dict[str, Any], str, Any]] = []
+        saved_cpu: list[tuple[Any, tuple[bool, bool, bool, bool]]] = []
+        try:
+            for k, _w in src.accesses:
+                if type(k) is tuple and len(k) == 2 and type(k[0]) is int:
+                    obj = m.objs.get(k[0])
+                    if obj is not None:
+                        d = obj.__dict__
+                        saved.append((d, k[1], d[k[1]]))
+                        d[k[1]] = self.value(k)
+                elif type(k) is tuple and len(k) == 2 and k[0] == "ctl":
+                    cpu = m.cpus[k[1]]
+                    saved_cpu.append((cpu, (cpu.irqs_on, cpu.dead, cpu.booting, cpu.halted)))
+                    st = self.status(k[1])
+                    cpu.irqs_on, cpu.dead, cpu.booting, cpu.halted = (
+                        bool(st & 1),
+                        bool(st & 2),
+                        bool(st & 4),
+                        bool(st & 8),
+                    )
+            return bool(src.guard())
+        finally:
+            for d, name, v in saved:
+                d[name] = v
+            for cpu, (a, b, c, e) in saved_cpu:
+                cpu.irqs_on, cpu.dead, cpu.booting, cpu.halted = a, b, c, e
+
+    def holds(self, guard: Any) -> bool:
+        kind = guard[0]
+        if kind == "await":
+            return bool(guard[2](self.value(guard[1])))
+        if kind == "irq":
+            return self.irq(guard[1])
+        if kind == "relax":
+            return self.relax(guard[1], guard[2])
+        if kind == "boot":
+            return bool(self.status(guard[1]) & 2)
+        if kind == "src":
+            return self.source(guard[1])
+        raise ValueError(f"unknown guard {kind!r}")
+
+
+# -- the driver ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -169,12 +601,15 @@ class DporStats:
     exhausted: bool = False
     seconds: float = 0.0
     max_depth: int = 0
+    anomalies: int = 0  # wakeup-tree entries found disabled or asleep (never expected)
     outcomes: list[Outcome] = field(default_factory=list)
     all_outcomes: list[Outcome] = field(default_factory=list)  # with keep_events
-    parallel: Any = None  # parallel.ParallelStats of a split search
+    parallel: Any = None
 
 
 class DporDriver:
+    """The exploration stack and the wakeup trees; the driver protocol of execution.run."""
+
     def __init__(self, ncpus: int, preemption_bound: int | None, reduction: bool = True) -> None:
         self.n = ncpus
         self.reduction = reduction
@@ -184,18 +619,13 @@ class DporDriver:
         self.cur: Node | None = None
         self.vi = 0
         self.bound_pruned = 0
+        self.anomalies = 0
         self.subtree: list[WNode] = []  # wakeup tree below the current branch
-        # Subtree tasks (parallel.py): nodes above ``split`` belong to the
-        # caller; updates of them are applied here and also recorded in
-        # ``log`` for the caller to replay, and ``advance`` stops before
-        # changing their branches (``at_split``).  ``stop_at`` ends an
-        # execution (as blocked) when it reaches that depth.
-        self.split = 0
-        self.log: list[tuple[Any, ...]] | None = None
-        self.at_split = False
-        self.stop_at: int | None = None
+        self.history: History | None = None
+        self.fresh = 0  # first depth whose step is new in the current execution
+        self.end_hw: tuple[int, ...] = ()
 
-    # -- driver protocol -------------------------------------------------------
+    # -- driver protocol -------------------------------------------------------------------
     def begin(self) -> None:
         self.depth = 0
         self.cur = None
@@ -209,9 +639,24 @@ class DporDriver:
     def allowed(self, node: Node, a: int) -> bool:
         return self.bound is None or node.preempts + self._cost(node, a) <= self.bound
 
+    def below_node(self, node: Node) -> list[WNode]:
+        """The wakeup subtree that continues ``node``'s current step with the values it took."""
+        cur = node.cur
+        if cur is None:
+            return []
+        key = _vkey(node.values)
+        if _vkey(cur.values) == key:
+            return cur.children
+        for w in node.wut:
+            if w.actor == cur.actor and _vkey(w.values) == key:
+                return w.children
+        return []
+
     def pick(self, m: Machine, enabled: list[int]) -> int | None:
         d = self.depth
         stack = self.stack
+        if d:
+            self.subtree = self.below_node(stack[d - 1])
         if d < len(stack):
             node = stack[d]
             if node.actor not in enabled:
@@ -222,11 +667,8 @@ class DporDriver:
             self.depth = d + 1
             self.cur = node
             self.vi = 0
-            self.subtree = node.cur.children if node.cur is not None else []
+            self.subtree = []  # set once the step has made its value choices (below_node)
             return node.actor
-        if self.stop_at is not None and d >= self.stop_at:
-            return None
-        # A new node: its sleep set comes from the parent's.
         n = self.n
         if d:
             p = stack[d - 1]
@@ -236,42 +678,44 @@ class DporDriver:
             else:
                 prev = p.prev_cpu
                 preempts = p.preempts
-            sleep = set()
-            # Sleep sets assume the sibling branch explored every reordering;
-            # under a preemption bound only branches where nothing was pruned
-            # count (``covered``).
-            if self.reduction:
-                eacc = m.events[d - 1][1]
-                for q in p.sleep | (p.done if self.bound is None else p.covered):
-                    # (An actor can be "done" at a node without having run
-                    # there: a wakeup-tree entry it could not take.  It does
-                    # not sleep.)
-                    if q != p.actor and q in p.accs and independent(p.accs[q], eacc):
-                        sleep.add(q)
         else:
-            sleep = set()
             prev = -1
             preempts = 0
         accs = {a: m.accesses(a) for a in enabled}
-        for q in sleep:
-            if q not in accs:
-                accs[q] = m.accesses(q)
-        waiting = frozenset(c.id for c in m.cpus if c.wait is not None or (c.awaiting is not None and c.id not in accs))
-        node = Node(enabled, sleep, accs, prev, preempts, tuple(c.irqs_on for c in m.cpus), waiting)
-        node.depth = d
+        sleep: dict[int, Accesses] = {}
+        if d and self.reduction:
+            # The parent's sleepers and explored siblings (under a bound: only the siblings
+            # whose subtree nothing pruned) that the parent's step does not wake.
+            p = stack[d - 1]
+            eacc = m.events[d - 1][1]
+            for q, fq in p.sleep.items():
+                if q != p.actor and independent(fq, eacc):
+                    sleep[q] = fq
+            for q in p.done if self.bound is None else p.covered:
+                if q != p.actor and q in p.accs and independent(p.accs[q], eacc):
+                    sleep[q] = p.accs[q]
+        node = Node(d, enabled, sleep, accs, prev, preempts, m.hw_state())
+        if d and self.reduction:
+            self._check_enabling(m, stack[d - 1], node)
         choice: WNode | None = None
         # Follow the wakeup tree below the branch being explored.
         for w in self.subtree:
-            if w.actor in node.enabled_set and w.actor not in sleep and self.allowed(node, w.actor):
-                choice = w
-                break
+            if w.actor in node.enabled_set and w.actor not in sleep:
+                if self.allowed(node, w.actor):
+                    choice = w
+                    break
+                self.bound_pruned += 1
+                self._mark_pruned(d)
+            else:
+                self.anomalies += 1
         if choice is not None:
             node.wut = list(self.subtree)
         else:
             a_choice = -1
             if prev >= 0 and prev in node.enabled_set and prev not in sleep:
-                a_choice = prev
-            else:
+                if self.allowed(node, prev):
+                    a_choice = prev
+            if a_choice < 0:
                 for a in enabled:
                     if a not in sleep:
                         if self.allowed(node, a):
@@ -287,12 +731,33 @@ class DporDriver:
                 node.wut += [WNode(a, accs[a]) for a in enabled if a != a_choice]
         node.actor = choice.actor
         node.cur = choice
-        self.subtree = choice.children
         stack.append(node)
         self.depth = d + 1
         self.cur = node
         self.vi = 0
         return choice.actor
+
+    @staticmethod
+    def _check_enabling(m: Machine, parent: Node, node: Node) -> None:
+        """The theory needs every step that enables or disables an actor to be dependent
+        with that actor's next step (a guard reads only locations in its footprint).  A
+        step that breaks it would make the search unsound, so it is an error of the
+        program (an event source whose guard reads undeclared state, typically)."""
+        changed = parent.enabled_set ^ node.enabled_set
+        if not changed:
+            return
+        acc = m.events[parent.depth][1]
+        for q in changed:
+            if q == parent.actor:
+                continue
+            fq = parent.accs[q] if q in parent.accs else node.accs[q]
+            if independent(acc, fq):
+                raise RuntimeError(
+                    f"step {parent.depth} of {m.actor_name(parent.actor)} "
+                    f"{'enabled' if q in node.enabled_set else 'disabled'} {m.actor_name(q)}, "
+                    "but the two touch no common location: what enables that actor reads state "
+                    "its footprint does not declare (an event source's guard must read only its keys)"
+                )
 
     def value(self, nopts: int, what: str) -> int:
         node = self.cur
@@ -307,343 +772,253 @@ class DporDriver:
         node.nopts.append(nopts)
         return 0
 
-    # -- after an execution -----------------------------------------------------
-    def analyse(self, m: Machine, pending: list[int] = ()) -> None:  # type: ignore[assignment]
-        """Insert a wakeup sequence for every race of the execution just run.
-
-        ``pending`` lists actors that could still move when the execution
-        was cut short (by a violation): their next events race too, as in
-        the classic formulation that checks next events at every state.
-        """
+    # -- after an execution --------------------------------------------------------------------
+    def analyse(self, m: Machine, pending: list[int] = (), failed: int = -1) -> None:  # type: ignore[assignment]
+        """Insert a wakeup sequence for every race of the execution just run that involves
+        a step new in it, and for the next steps of actors that could not (or, after a
+        violation, did not get to) run them."""
         if not self.reduction:
             return
         events = m.events
         stack = self.stack
         L = min(len(events), len(stack))
+        h = self.history
+        if h is None:
+            h = self.history = History(m.ncpus, m.nactors)
+        h.truncate(min(self.fresh, L))
+        h.refresh(events)
+        self.end_hw = m.hw_state()
+        for j in range(len(h.ev), L):
+            e = events[j]
+            cands = h.add(e)
+            vals = tuple(e[5])
+            if e[3] is None:
+                self._immediate_races(m, j, e[0], e[1], cands, vals)
+            else:
+                self._walk(m, j, e[0], e[1], e[3], vals)
         if L < 1:
             return
-        A = m.nactors
-        clocks: list[list[int]] = []
-        last_of_actor: dict[int, int] = {}
-        last_write: dict[object, int] = {}
-        last_acq: dict[object, int] = {}
-        reads_since: dict[object, dict[int, int]] = {}
-        # Commuting updates (UPDATE) since the last write, per actor: they do
-        # not race with each other, but a later read or write races with
-        # every one of them, and an update races with the reads and the write
-        # before it (``last_write`` and ``reads_since`` are not reset by one).
-        updates_since: dict[object, dict[int, int]] = {}
-        evs: list[Event] = [events[j] for j in range(L)]
-        actors = [e[0] for e in evs]
-        races: list[tuple[int, int]] = []
-
-        def add_event(j: int, a: int, acc: Accesses) -> list[int]:
-            po = last_of_actor.get(a)
-            vc = clocks[po][:] if po is not None else [0] * A
-            cands: set[int] = set()
-            acq_races: list[int] = []
-            for k, w in acc:
-                lw = last_write.get(k)
-                if lw is not None and actors[lw] != a:
-                    cands.add(lw)
-                if w == ACQUIRE:
-                    # Lock acquisitions race with the previous acquisition
-                    # (the release in between only orders them).
-                    la = last_acq.get(k)
-                    if la is not None and actors[la] != a:
-                        acq_races.append(la)
-                if w != UPDATE:
-                    us = updates_since.get(k)
-                    if us:
-                        for ua, ui in us.items():
-                            if ua != a:
-                                cands.add(ui)
-                if w:
-                    rs = reads_since.get(k)
-                    if rs:
-                        for ra, ri in rs.items():
-                            if ra != a:
-                                cands.add(ri)
-            imm: list[int] = list(acq_races)
-            # Immediate races: candidates not already ordered before j
-            # through program order or another candidate.
-            for i in sorted(cands):
-                ai = actors[i]
-                if vc[ai] > i:
-                    continue
-                if any(k2 != i and clocks[k2][ai] > i for k2 in cands):
-                    continue
-                if i not in imm:
-                    imm.append(i)
-            for i in cands:
-                ci = clocks[i]
-                for x in range(A):
-                    if ci[x] > vc[x]:
-                        vc[x] = ci[x]
-            vc[a] = j + 1
-            clocks.append(vc)
-            return imm
-
-        for j in range(L):
-            a, acc = evs[j]
-            for i in add_event(j, a, acc):
-                races.append((i, j))
-            last_of_actor[a] = j
-            for k, w in acc:
-                if w == ACQUIRE:
-                    last_acq[k] = j
-                if w == UPDATE:
-                    us = updates_since.get(k)
-                    if us is None:
-                        updates_since[k] = {a: j}
-                    else:
-                        us[a] = j
-                elif w:
-                    last_write[k] = j
-                    reads_since[k] = {}
-                    updates_since[k] = {}
-                else:
-                    rs = reads_since.get(k)
-                    if rs is None:
-                        reads_since[k] = {a: j}
-                    else:
-                        rs[a] = j
-        irqoff = m.irqoff_events
-        for i, j in races:
-            self._reverse(i, j, evs, clocks, irqoff)
-        # An actor that a step disabled before it ever ran (an event source
-        # whose guard a CPU turned false, an interrupt masked by cli) never
-        # shows up in a race above: try it before the disabling step.
-        for d in range(min(L, len(stack) - 1)):
-            nd = stack[d]
-            gone = nd.enabled_set - stack[d + 1].enabled_set
-            gone.discard(nd.actor)
-            for q in sorted(gone):
-                if q not in nd.sleep:
-                    self._insert(nd, [(q, nd.accs[q])])
-        # Next events of actors that never got to run them.
-        for a in pending:
-            acc = m.accesses(a)
-            j = len(evs)
-            evs.append((a, acc))
-            actors.append(a)
-            for i in add_event(j, a, acc):
-                self._reverse(i, j, evs, clocks, irqoff)
-            evs.pop()
-            actors.pop()
-            clocks.pop()
-        # A violation cuts the execution short, but another actor's next
-        # step may violate a property too (in any equivalent order, since
-        # the two steps commute): explore each of them at the last node.
+        # The next step of every actor that could not run it when the execution ended.
+        for a, acc, guard in self._next_steps(m, pending, failed):
+            if guard is None:
+                self._immediate_races(m, L, a, acc, self._virtual_cands(a, acc, L))
+            else:
+                self._walk(m, L, a, acc, guard)
+        # A violation cut the execution short, but another actor's next step may violate a
+        # property too (its step commutes with the violating one): try each at the last node.
         if pending:
-            # (Not through the wakeup tree: an existing branch that commutes
-            # with a's step does not cover it, since the violation stops the
-            # execution before a would run.)
             last = stack[L - 1]
             for a in pending:
                 self._add_branch(last, a)
 
-    def _reverse(self, i: int, j: int, evs: list[Event], clocks: list[list[int]], irqoff: dict[int, int]) -> None:
-        aj = evs[j][0]
-        n = self.n
-        if n <= aj < 2 * n and not self._irq_feasible(i, j, evs, clocks):
-            # The interrupt cannot arrive there: e lies in an interrupts-off
-            # section of that CPU.  Race it with the section's start instead.
-            c = aj - n
-            for k in range(i, -1, -1):
-                if irqoff.get(k) == c:
-                    if self._irq_feasible(k, j, evs, clocks):
-                        self._reverse_at(k, j, evs, clocks)
-                    return
+    def _next_steps(self, m: Machine, pending: list[int], failed: int) -> list[tuple[int, Accesses, Any]]:
+        """(actor, footprint, guard) of each actor's next step that did not run: the actors
+        still enabled after a violation (``pending``), and every actor that was disabled
+        when the execution ended (a guarded step), except on the CPU that failed."""
+        out: list[tuple[int, Accesses, Any]] = []
+        n = m.ncpus
+        en = set(m.enabled()) if failed < 0 else set(pending)
+        if failed >= 0:
+            en.add(failed)
+            en.add(n + failed)
+        for a in sorted(pending):
+            g = m.cpus[a].guard if a < n else (m.irq_guards[a - n] if a < 2 * n else m.sources[a - 2 * n].gdesc)
+            out.append((a, m.accesses(a), g))
+        for c, cpu in enumerate(m.cpus):
+            if c in en or cpu.dead or cpu.halted:
+                continue
+            if cpu.guard is not None and cpu.awaiting is not None:
+                out.append((c, m.accesses(c), cpu.guard))
+        hist = self.history
+        assert hist is not None
+        for c, cpu in enumerate(m.cpus):
+            a = n + c
+            if a in en:
+                continue
+            key = ("apic", c)
+            if not hist.U.get(key) and not hist.W.get(key) and not cpu.apic.irr:
+                continue  # nothing ever pended here
+            out.append((a, m.accesses(a), m.irq_guards[c]))
+        for s, src in enumerate(m.sources):
+            a = 2 * n + s
+            if a in en or src.budget <= 0:
+                continue
+            out.append((a, src.accesses, src.gdesc))
+        return out
+
+    def _virtual_cands(self, a: int, acc: Accesses, j: int) -> list[int]:
+        """The latest dependent steps of a step that did not run (at the end of the path)."""
+        h = self.history
+        assert h is not None
+        out: list[int] = []
+        ev = h.ev
+        for k, w in acc:
+            c = h.ctl_cpu(k)
+            if c >= 0:
+                if h.ctlw[c] and ev[h.ctlw[c][-1]][0] != a:
+                    out.append(h.ctlw[c][-1])
+                if w and a != c and h.po[c]:
+                    out.append(h.po[c][-1])
+                continue
+            W = h.W.get(k)
+            lw = W[-1] if W else -1
+            if lw >= 0 and ev[lw][0] != a:
+                out.append(lw)
+            if w:
+                for x in reversed(h.R.get(k, ())):
+                    if x < lw:
+                        break
+                    if ev[x][0] != a:
+                        out.append(x)
+            if w != UPDATE:
+                for x in reversed(h.U.get(k, ())):
+                    if x < lw:
+                        break
+                    if ev[x][0] != a:
+                        out.append(x)
+        return out
+
+    def _immediate_races(
+        self, m: Machine, j: int, a: int, acc: Accesses, cands: list[int], vals: Any = None
+    ) -> None:
+        """Races of an unguarded step: its dependent steps not ordered before it through its
+        program-order predecessor or another dependent step."""
+        h = self.history
+        assert h is not None
+        if not cands:
             return
-        self._reverse_at(i, j, evs, clocks)
-        if aj not in self.stack[i].waiting:
-            return
-        # e' cannot run at e's node (its CPU waits on a lock or a spin there,
-        # unless something in the reversal wakes it): also reverse it with
-        # the step that made it wait, at the latest earlier node where it
-        # could run.  Conservative.
-        for k in range(i - 1, -1, -1):
-            nk = self.stack[k]
-            if aj in nk.enabled_set:
-                if evs[k][0] != aj and aj not in nk.sleep:
-                    self._reverse_at(k, j, evs, clocks)
-                return
+        vc = h.po_clock(a, j)
+        clk = h.clk
+        for i in sorted(set(cands)):
+            ai = h.ev[i][0]
+            if vc is not None and vc[ai] > i:
+                continue
+            if any(k2 != i and clk[k2][ai] > i for k2 in cands):
+                continue
+            self._reverse(m, i, j, a, acc, vals)
 
-    def _notdep(self, i: int, j: int, evs: list[Event], clocks: list[list[int]]) -> list[int]:
-        ai = evs[i][0]
-        v = [k for k in range(i + 1, j) if clocks[k][ai] <= i]
-        v.append(j)
-        return v
+    def _walk(self, m: Machine, j: int, a: int, acc: Accesses, guard: Any, vals: Any = None) -> None:
+        """Races of a guarded step: every earlier dependent step, newest first, where the
+        step could run in the reversal's state; a step where it could not hides nothing."""
+        h = self.history
+        assert h is not None
+        above = h.po_clock(a, j)
+        clk = h.clk
+        raced: list[int] = []
+        for i in h.conflicts(a, acc, j):
+            ai = h.ev[i][0]
+            if above is not None and above[ai] > i:
+                continue
+            if any(clk[r][ai] > i for r in raced):
+                continue
+            if Feasibility(self, m, i, j).holds(guard):
+                raced.append(i)
+                self._reverse(m, i, j, a, acc, vals)
 
-    def _irq_feasible(self, i: int, j: int, evs: list[Event], clocks: list[list[int]]) -> bool:
-        """Would CPU c have interrupts on just before e' in notdep(e_i).e'?"""
-        c = evs[j][0] - self.n
-        on = self.stack[i].irqs[c]
-        for x in self._notdep(i, j, evs, clocks)[:-1]:
-            if evs[x][0] == c and x + 1 < len(self.stack):
-                on = self.stack[x + 1].irqs[c]
-        return on
+    def _notdep(self, i: int, j: int) -> list[Step]:
+        h = self.history
+        assert h is not None
+        ai = h.ev[i][0]
+        clk = h.clk
+        ev = h.ev
+        return [(ev[k][0], ev[k][1], tuple(ev[k][5])) for k in range(i + 1, min(j, len(ev))) if clk[k][ai] <= i]
 
-    def _reverse_at(self, i: int, j: int, evs: list[Event], clocks: list[list[int]]) -> bool:
-        """Insert the reversal of e_i and e_j at e_i's node.
-
-        Returns False when the reversal's first event cannot run there.
-        """
+    def _reverse(self, m: Machine, i: int, j: int, a: int, acc: Accesses, vals: Any = None) -> None:
+        """Insert the reversal ``notdep(e_i).e'`` at node i."""
         node = self.stack[i]
-        v = [evs[x] for x in self._notdep(i, j, evs, clocks)]
-        for q in node.sleep:
-            if weak_initial(q, node.accs[q], v) is not None:
-                return True  # a sleeping actor covers it
+        v = self._notdep(i, j)
+        v.append((a, acc, vals))
         if v[0][0] not in node.enabled_set:
-            return False
+            self.anomalies += 1
+            return
         self._insert(node, v)
         if self.bound is not None:
-            # Bounded POR: also at the latest earlier switch point.
+            # Bounded POR: also the first actor at the latest earlier switch point.
             a0 = v[0][0]
             for k in range(i, -1, -1):
                 nk = self.stack[k]
                 p = nk.prev_cpu
                 free = p < 0 or p not in nk.enabled_set or (nk.actor < self.n and nk.actor != p)
                 if free:
-                    # Directly as a branch: with a bound, the wakeup tree's
-                    # "a commuting branch reaches it later" may be pruned.
                     self._add_branch(nk, a0)
                     break
-        return True
+
+    def _sleepers(self, node: Node) -> list[tuple[int, Accesses]]:
+        out = list(node.sleep.items())
+        for q in node.done if self.bound is None else node.covered:
+            if q in node.accs:
+                out.append((q, node.accs[q]))
+        return out
+
+    def _insert(self, node: Node, v: list[Step]) -> None:
+        """Insert sequence ``v`` into the wakeup tree of ``node`` (Abdulla et al., the
+        operation insert[E](v, wut)): unless a sleeper (an actor asleep there or a branch
+        already explored there) is a weak initial of v, descend through the branches that are
+        weak initials of what is left of v; stop if one is a leaf or v is used up; else add
+        the rest of v as a new branch.  Branches are copied on the way down, so a subtree
+        handed to a node below never changes under it."""
+        for q, fq in self._sleepers(node):
+            if weak_initial(q, fq, v) is not None:
+                return
+        w = list(v)
+        cur = node.wut
+        top = True
+        while True:
+            for idx, child in enumerate(cur):
+                if top and child is node.cur:
+                    # The branch being explored: its subtree lives in the stack below.  Its
+                    # step conflicts with v's last step, so it is never a weak initial here.
+                    if weak_initial(child.actor, child.acc, w) is not None:
+                        self.anomalies += 1
+                    continue
+                k = weak_initial(child.actor, child.acc, w)
+                if k is None:
+                    continue
+                if k >= 0:
+                    if _vkey(w[k][2]) != _vkey(child.values):
+                        continue  # the same step with other faults: a sibling of its own
+                    del w[k]
+                if not child.children or not w:
+                    return  # an existing branch already leads there
+                mine = WNode(child.actor, child.acc, child.values)
+                mine.children = list(child.children)
+                cur[idx] = mine
+                cur = mine.children
+                break
+            else:
+                parent = cur
+                for a, acc, vals in w:
+                    nw = WNode(a, acc, vals)
+                    parent.append(nw)
+                    parent = nw.children
+                return
+            top = False
 
     def _mark_pruned(self, depth: int) -> None:
         """The bound pruned a choice at ``depth``: no branch above it is complete."""
-        logged = False
         for k in range(min(depth, len(self.stack) - 1), -1, -1):
-            if k < self.split and self.log is not None and not logged:
-                self.log.append(("pruned", k))
-                logged = True
             nk = self.stack[k]
             if nk.cur_pruned:
                 break
             nk.cur_pruned = True
-            nk.memo = None
 
     def _add_branch(self, node: Node, a: int) -> None:
         """Explore actor ``a`` first at ``node`` (unless done, asleep or queued)."""
         if a in node.enabled_set and a not in node.sleep and a not in node.done:
             if all(w.actor != a for w in node.wut):
-                if node.depth < self.split and self.log is not None:
-                    self.log.append(("branch", node.depth, a))
                 node.wut.append(WNode(a, node.accs[a]))
-            elif node.depth < self.split and self.log is not None and not self._in_head(node, a):
-                self.log.append(("branch", node.depth, a))
-
-    @staticmethod
-    def _in_head(node: Node, a: int) -> bool:
-        """Is ``a`` among the entries up to the current branch (which a subtree task has as they are)?"""
-        for w in node.wut:
-            if w.actor == a:
-                return True
-            if w is node.cur:
-                return False
-        return False
-
-    def _insert(self, node: Node, v: list[Event]) -> None:
-        """Insert sequence ``v`` into the wakeup tree of ``node``.
-
-        A sequence that starts like the branch being explored at ``node``
-        belongs below it: the walk goes on in the wakeup tree of the next
-        node of the stack (a copy of that branch's subtree made when the node
-        was created, plus what was inserted there since), so the insertion is
-        seen by the search in progress.  At the last node of the stack it is
-        dropped: nothing below runs again.  Entries are copied on the way
-        down, so a branch's subtree never changes once the node below it
-        exists: nothing is shared between nodes (parallel.py relies on it).
-        """
-        if self.log is not None and node.depth < self.split:
-            # A subtree task has the nodes above its split only up to their
-            # current branches: the walk is recorded for the caller when it
-            # goes past them there (what it does before that is the same on
-            # the caller's nodes, and a walk that goes on below the split is
-            # the task's own business).
-            if self._walk(node, list(v), self.split):
-                self.log.append(("insert", node.depth, v))
-            return
-        self._walk(node, list(v), 0)
-
-    def _walk(self, node: Node, w: list[Event], split: int) -> bool:
-        """The insertion walk; True when it went past the current branch of
-        a node above ``split`` (or changed something there)."""
-        stack = self.stack
-        while True:
-            cur = node.wut
-            first = True
-            below: Node | None = None
-            above = node.depth < split
-            head = above
-            while below is None:
-                for i, child in enumerate(cur):
-                    if first and child.actor in node.done:
-                        continue
-                    idx = weak_initial(child.actor, child.acc, w)
-                    if idx is None:
-                        if first and child is node.cur:
-                            head = False
-                        continue
-                    if idx >= 0:
-                        del w[idx]
-                    if not child.children or not w:
-                        return above and not head  # an existing branch already leads there
-                    if first and child is node.cur:
-                        if node.depth + 1 >= len(stack):
-                            return False
-                        below = stack[node.depth + 1]
-                        break
-                    # Copy the entry before changing below it: it may also
-                    # be in the subtree a node above keeps for re-creating
-                    # this node (its next value choice), which stays as it was.
-                    mine = WNode(child.actor, child.acc)
-                    mine.children = list(child.children)
-                    cur[i] = mine
-                    cur = mine.children
-                    if above:
-                        return True  # below an entry other than the current branch
-                    break
-                else:
-                    # No branch starts like w: add it as a new branch.
-                    if first and w[0][0] in node.done:
-                        return above
-                    parent = cur
-                    for a, acc in w:
-                        nw = WNode(a, acc)
-                        parent.append(nw)
-                        parent = nw.children
-                    return above
-                first = False
-            node = below
-
-    def replay_log(self, log: list[tuple[Any, ...]]) -> None:
-        """Apply the updates a subtree task made to the nodes above its split."""
-        stack = self.stack
-        for op in log:
-            if op[0] == "insert":
-                self._insert(stack[op[1]], op[2])
-            elif op[0] == "branch":
-                self._add_branch(stack[op[1]], op[2])
-            else:
-                self._mark_pruned(op[1])
 
     def advance(self) -> bool:
         """Move to the next unexplored branch; False when the search is exhausted."""
         stack = self.stack
         while stack:
-            if len(stack) <= self.split:
-                self.at_split = True
-                return False
             node = stack[-1]
-            node.memo = None
             vals = node.values
             for i in range(len(vals) - 1, -1, -1):
                 if vals[i] + 1 < node.nopts[i]:
                     node.values = vals[:i] + [vals[i] + 1]
                     node.nopts = node.nopts[: i + 1]
+                    self.fresh = len(stack) - 1
                     return True
             node.done.add(node.actor)
             if not node.cur_pruned:
@@ -652,18 +1027,25 @@ class DporDriver:
             node.wut = [w for w in node.wut if w.actor not in node.done and w.actor not in node.sleep]
             while node.wut:
                 w = node.wut[0]
-                if self.allowed(node, w.actor) and w.actor in node.enabled_set:
+                if w.actor in node.enabled_set and self.allowed(node, w.actor):
                     node.actor = w.actor
                     node.cur = w
                     node.values = []
                     node.nopts = []
+                    self.fresh = len(stack) - 1
                     return True
                 node.wut.pop(0)
+                if w.actor not in node.enabled_set:
+                    self.anomalies += 1
+                    continue
                 node.done.add(w.actor)
                 self.bound_pruned += 1
                 self._mark_pruned(len(stack) - 2)
             stack.pop()
         return False
+
+
+# -- the search ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -696,7 +1078,7 @@ def record(st: DporStats, out: Outcome) -> None:
 
 
 class Stopper:
-    """The stop rules checked after each execution, in the serial order."""
+    """The stop rules checked after each execution."""
 
     def __init__(self, limits: Limits, t0: float) -> None:
         self.limits = limits
@@ -724,6 +1106,19 @@ class Stopper:
         return lim.max_seconds is not None and time.perf_counter() - self.t0 > lim.max_seconds
 
 
+def pending_actors(m: Machine) -> list[int]:
+    """After a violation: the actors that could still move, except the CPU that raised."""
+    out: list[int] = []
+    if not m.events:
+        return out
+    last_cpu = m.actor_cpu(m.events[-1][0])
+    for a in m.enabled():
+        if a < 2 * m.ncpus and m.actor_cpu(a) == last_cpu:
+            continue  # that CPU raised: it has no next step
+        out.append(a)
+    return out
+
+
 def search(
     program: Program,
     drv: DporDriver,
@@ -733,12 +1128,9 @@ def search(
     keep_events: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     progress: Callable[[DporStats], None] | None = None,
-    yield_after: float | None = None,
 ) -> str:
-    """Run executions until the driver's tree is exhausted (``"exhausted"``),
-    it reaches its split (``"split"``), or a stop rule holds (``"stopped"``);
-    with ``yield_after``, also stop once that many seconds have passed and
-    the next branch is chosen (``"yield"``: the stack is the serial state)."""
+    """Run executions until the tree is exhausted (``"exhausted"``) or a stop rule holds
+    (``"stopped"``)."""
     while True:
         drv.begin()
         out = run(program, drv, keep_machine=True)
@@ -746,7 +1138,7 @@ def search(
         assert m is not None
         out.machine = None
         if keep_events:
-            out.events = list(m.events)
+            out.events = [(e[0], e[1]) for e in m.events]
             st.all_outcomes.append(out)
         record(st, out)
         if on_outcome is not None:
@@ -754,23 +1146,20 @@ def search(
         # Drop the stack below a failed step: nothing after it was explored.
         del drv.stack[len(m.events) :]
         pending: list[int] = []
-        if out.status == "bug" and m.events:
-            last_cpu = m.actor_cpu(m.events[-1][0])
-            for a in m.enabled():
-                c = m.actor_cpu(a)
-                if a < 2 * m.ncpus and c == last_cpu:
-                    continue  # that CPU raised: it has no next event
-                pending.append(a)
-        drv.analyse(m, pending)
+        failed = -1
+        if out.status == "bug" and m.events and not m.finishing:
+            # A step raised: the actors that could still move had their next steps cut off.
+            pending = pending_actors(m)
+            failed = m.actor_cpu(m.events[-1][0]) or 0
+        drv.analyse(m, pending, failed)
         del m
+        st.anomalies = drv.anomalies
         if stopper.after_outcome(st, out):
             return "stopped"
         if not drv.advance():
-            return "split" if drv.at_split else "exhausted"
+            return "exhausted"
         if stopper.after_advance(st):
             return "stopped"
-        if yield_after is not None and time.perf_counter() - stopper.t0 > yield_after:
-            return "yield"
         if progress is not None and st.executions % 256 == 0:
             st.seconds = time.perf_counter() - stopper.t0
             progress(st)
@@ -793,32 +1182,8 @@ def explore(
     split: int | None = None,
     yield_after: float | None = None,
 ) -> DporStats:
-    """Exhaustively explore ``program``; returns statistics and the bad outcomes.
-
-    With ``jobs`` (worker processes on this machine) or ``pool`` (a
-    :mod:`parallel` pool, e.g. on a Dask cluster) the same search runs split
-    into subtree tasks (parallel.py); its results are those of the serial
-    search, execution for execution.  ``split`` fixes the split depth and
-    ``yield_after`` the seconds after which a task hands back the rest of
-    its subtree (by default both adapt; for tests and benches).
-    """
+    """Exhaustively explore ``program``; returns statistics and the bad outcomes."""
     limits = Limits(max_executions, max_seconds, stop_on_bug, after_bug)
-    if pool is not None or (jobs is not None and jobs > 1):
-        from . import parallel
-
-        return parallel.explore_parallel(
-            program,
-            limits,
-            preemption_bound=preemption_bound,
-            reduction=reduction,
-            keep_events=keep_events,
-            on_outcome=on_outcome,
-            progress=progress,
-            jobs=jobs,
-            pool=pool,
-            split=split,
-            yield_after=yield_after,
-        )
     drv = DporDriver(program.ncpus, preemption_bound, reduction)
     st = DporStats()
     t0 = time.perf_counter()
@@ -827,5 +1192,6 @@ def explore(
     )
     st.exhausted = why == "exhausted"
     st.bound_pruned = drv.bound_pruned
+    st.anomalies = drv.anomalies
     st.seconds = time.perf_counter() - t0
     return st

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import dpor, parallel
+from . import dpor
 from .core import Machine
 from .errors import Interrupted
 from .execution import Label, Outcome, Program, ReplayDriver, run
@@ -190,7 +190,8 @@ def check(
     seen = _Seen()
     try:
         if strategy == "dfs":
-            pool = parallel.make_pool(program, jobs, dask)
+            # (The split search is being rebuilt on the new DPOR: serial meanwhile.)
+            pool = None
             try:
                 return _check_dfs(program, preemptions, executions, seconds, progress, seen, pool)
             finally:

@@ -70,6 +70,7 @@ class field:
         reads = cpu.reads
         if key not in reads:
             reads[key] = m.version.get(key, 0)
+            cpu.read_at[key] = len(m.events) - 1
         v = d[self.name]
         if m.tracing:
             m.emit(cpu, "step", f"READ {m.key_label(key)} -> {fmt(v)}")
@@ -83,8 +84,9 @@ class field:
         d = obj.__dict__
         key = (d["_oid"], self.name)
         cpu.park(((key, True),), "write")
-        d[self.name] = value
         m = cpu.m
+        m.vals.append((key, d[self.name], value))
+        d[self.name] = value
         m.stores.append(key)
         if m.tracing:
             m.emit(cpu, "step", f"WRITE {m.key_label(key)} = {fmt(value)}")
@@ -148,6 +150,7 @@ class Struct:
         oid = m.new_oid()
         d = self.__dict__
         d["_oid"] = oid
+        m.objs[oid] = self
         m.names[oid] = name if name is not None else f"{type(self).__name__}#{oid}"
         cls = type(self)
         if cls._kp_prepared is not cls._kp_fields:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import core
-from .core import ACQUIRE, CPU, HARDIRQ_MASK, NMI_MASK, NMI_VECTOR, SOFTIRQ_MASK, SOFTIRQ_OFFSET, UPDATE
+from .core import ACQUIRE, CPU, FAULTS, HARDIRQ_MASK, NMI_MASK, NMI_VECTOR, SOFTIRQ_MASK, SOFTIRQ_OFFSET, UPDATE
 from .errors import KernelBUG, KernelWARN, SleepingInAtomic
 from .memory import Struct, field, fmt
 
@@ -73,13 +73,16 @@ def _rmw(obj: Struct, name: str, what: str, fn: Callable[[Any], tuple[bool, Any,
         return res
     key = (d["_oid"], name)
     cpu.park(((key, kind),), what)
-    if kind != UPDATE:
-        cpu.reads.setdefault(key, cpu.m.version.get(key, 0))
+    m = cpu.m
+    if kind != UPDATE and key not in cpu.reads:
+        cpu.reads[key] = m.version.get(key, 0)
+        cpu.read_at[key] = len(m.events) - 1
     old = d[name]
     store, new, res = fn(old)
     if store:
         d[name] = new
-        cpu.m.stores.append(key)
+        m.vals.append((key, old, new))
+        m.stores.append(key)
     if cpu.m.tracing:
         lab = cpu.m.key_label(key)
         if store:
@@ -239,9 +242,14 @@ def barrier() -> None:
 
 
 def cpu_relax(hint: str = "") -> None:
-    """A spin-loop pause: the CPU blocks until something it read is written.
+    """A spin-loop pause: the CPU waits until something it read is written.
 
-    ``hint`` says what the CPU waits for; a deadlock report quotes it.
+    The loop's reads since the previous pause cannot change while nothing writes what they
+    read, so the pause is a step that waits (like await_field) until another CPU has stored to
+    one of those locations since the loop read it; it then reads them again and the loop goes
+    on.  A pause whose locations nobody will ever write is a deadlock.  An interrupt ends the
+    wait (the loop reads again afterwards, as on hardware).  ``hint`` says what the CPU waits
+    for; a deadlock report quotes it.
     """
     cpu = _cpu()
     cpu.wait_hint = hint
@@ -249,17 +257,40 @@ def cpu_relax(hint: str = "") -> None:
     if not reads:
         return
     m = cpu.m
-    # The pause is a step that reads what the loop read: whether the CPU
-    # blocks depends on whether those locations were stored to since.
+    if m.timed is not None:
+        _cpu_relax_timed(cpu, reads)
+        return
+    version = m.version
+    seen = dict(reads)
+    read_at = cpu.read_at
+    keys = tuple(reads)
+    cpu.reads = {}
+    cpu.read_at = {}
+    cpu.awaiting = lambda: any(version.get(k, 0) != v for k, v in seen.items())
+    cpu.await_key = None
+    cpu.guard = ("relax", cpu.id, tuple((k, read_at.get(k, -1)) for k in keys))
+    m.mark_spinner(cpu)
+    cpu.await_what = "a store to " + ", ".join(sorted(m.key_label(k) for k in keys))
+    cpu.park(tuple((k, False) for k in keys), "cpu_relax")
+    cpu.awaiting = None
+    cpu.guard = None
+    cpu.wait_hint = ""
+    if m.tracing:
+        m.emit(cpu, "note", "cpu_relax()")
+
+
+def _cpu_relax_timed(cpu: CPU, reads: dict[Any, int]) -> None:
+    # Timed mode keeps the pause as a step followed by a block until a store (engine/timed.py
+    # drives it through CPU.wait); there is no explorer to tell it what enables a step.
+    m = cpu.m
     cpu.park(tuple((k, False) for k in reads), "cpu_relax")
     cpu.reads = {}
+    cpu.read_at = {}
     version = m.version
     changed = any(version.get(k, 0) != v for k, v in reads.items())
     if not changed:
         cpu.wait = frozenset(reads)
         m.mark_spinner(cpu)
-    if m.tracing:
-        m.emit(cpu, "note", "cpu_relax()" + ("" if changed else " (waits for a store)"))
 
 
 def await_field(
@@ -292,18 +323,21 @@ def await_field(
     label = m.key_label(key)
     cpu.awaiting = lambda: bool(cond(d[name]))
     cpu.await_key = key
+    cpu.guard = ("await", key, cond)
     m.mark_spinner(cpu)
-    cpu.await_what = f"{label} to change (now {fmt(d[name])})" if not hint else f"{label} to change"
+    # (A deadlock report adds the value the location ends with: core.Machine.finish.)
+    cpu.await_what = f"{label} to change"
     cpu.wait_hint = hint
-    # An acquisition (await plus update) is marked ACQUIRE so that DPOR races
-    # it with the previous acquisition rather than with the release.
+    # An acquisition (await plus update) reads and writes the location in one step.
     cpu.park(((key, ACQUIRE if update is not None else False),), what)
     cpu.awaiting = None
+    cpu.guard = None
     cpu.wait_hint = ""
     v = d[name]
     if update is not None:
         new = update(v)
         d[name] = new
+        m.vals.append((key, v, new))
         m.stores.append(key)
         if m.tracing:
             m.emit(cpu, "step", f"{what}({label}): {fmt(v)} -> {fmt(new)}")
@@ -618,7 +652,9 @@ def cpu_online(cpu: int) -> bool:
         return _machine().cpu_online[cpu]
     key = ("online", cpu)
     c.park(((key, False),), "cpu_online")
-    c.reads.setdefault(key, c.m.version.get(key, 0))
+    if key not in c.reads:
+        c.reads[key] = c.m.version.get(key, 0)
+        c.read_at[key] = len(c.m.events) - 1
     v = c.m.cpu_online[cpu]
     if c.m.tracing:
         c.m.emit(c, "step", f"cpu_online({cpu}) -> {fmt(v)}")
@@ -673,10 +709,12 @@ def cpu_boot(target: int, entry: Callable[[], Any] | None = None) -> None:
     # has reached cpu_die() (the end of its offline path).
     cpu.awaiting = lambda: t.dead
     cpu.await_key = None  # freed by the target's death, not by a store
+    cpu.guard = ("boot", target)
     m.mark_spinner(cpu)
     cpu.await_what = f"CPU{target} to finish dying"
     cpu.park(((t.ctl, True), (t.apic_key, True)), "cpu_boot")
     cpu.awaiting = None
+    cpu.guard = None
     t.boot(entry)
     m.stores.append(t.apic_key)
     if m.tracing:
@@ -769,14 +807,23 @@ def apic_send_IPI(target: int, vector: int) -> None:
     UPDATE of the target's APIC: dependent with its interrupt entry, EOI and reads."""
     cpu = _cpu()
     m = cpu.m
-    cpu.park(((("apic", target), UPDATE),), "send_IPI")
+    key = ("apic", target)
+    if "lost-ipi" in m.fault_kinds and m.faults and (m.lossy_vectors is None or vector in m.lossy_vectors):
+        # This send may spend the fault budget (core.FAULTS).
+        cpu.park(((key, UPDATE), (FAULTS, UPDATE)), "send_IPI")
+    else:
+        cpu.park(((key, UPDATE),), "send_IPI")
     result = m.send_ipi(cpu, target, vector)
     if m.tracing:
         kind = "fault" if result == "LOST" else "step"
         text = f"send {m.vector_name(vector)} -> CPU{target}"
         m.emit(cpu, kind, f"IPI LOST: {text}" if result == "LOST" else f"{text} ({result})")
     if result != "LOST":
-        m.stores.append(("apic", target))
+        m.stores.append(key)
+        if result in ("sent", "coalesced"):
+            # The bit this send sets (already set if it coalesced: in another order it is the
+            # one that sets it).
+            m.vals.append((key, 0, 1 << vector))
 
 
 def apic_send_IPI_self(vector: int) -> None:
@@ -795,8 +842,11 @@ def apic_eoi() -> None:
 def apic_irr_pending(target: int, vector: int) -> bool:
     """Whether ``vector`` is pending in CPU ``target``'s IRR (a read step)."""
     cpu = _cpu()
-    cpu.park(((("apic", target), False),), "apic_read_irr")
-    cpu.reads.setdefault(("apic", target), cpu.m.version.get(("apic", target), 0))
+    key = ("apic", target)
+    cpu.park(((key, False),), "apic_read_irr")
+    if key not in cpu.reads:
+        cpu.reads[key] = cpu.m.version.get(key, 0)
+        cpu.read_at[key] = len(cpu.m.events) - 1
     return vector in cpu.m.cpus[target].apic.irr
 
 

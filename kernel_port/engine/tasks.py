@@ -76,7 +76,20 @@ class Task:
         self.started = False
 
 
-_SAVED = ("g", "kstack", "preempt_count", "ctx", "reads", "wait", "awaiting", "await_what", "wait_hint", "irqs_on")
+_SAVED = (
+    "g",
+    "kstack",
+    "preempt_count",
+    "ctx",
+    "reads",
+    "read_at",
+    "wait",
+    "awaiting",
+    "await_what",
+    "wait_hint",
+    "guard",
+    "irqs_on",
+)
 
 
 def _rq_key(cpu: int) -> tuple[str, int]:
@@ -168,6 +181,8 @@ def _switch_to(cpu: CPU, nxt: Task | None) -> None:
         cpu.preempt_count = 0
         cpu.ctx = ["task"]
         cpu.reads = {}
+        cpu.read_at = {}
+        cpu.guard = None
         cpu.wait = None
         cpu.awaiting = None
         cpu.await_what = ""
@@ -236,6 +251,7 @@ def wake_up_process(task: Task) -> bool:
             m.emit(cpu, "step", f"wake_up_process({task.name}) -> false")
         return False
     task.ts.__dict__["state"] = TASK_RUNNING
+    m.vals.append((key, was, TASK_RUNNING))
     m.stores.append(key)
     m.stores.append(_rq_key(task.cpu))
     if m.tracing:

@@ -235,6 +235,10 @@ class virtual_clock(Struct):
     """Untimed stand-in for ktime_get_mono_fast_ns() on one CPU (see above)."""
 
     ns = field(0)
+    # Model scaffolding, not kernel state: whether this CPU is inside __csd_lock_wait(), when
+    # its timeout source may fire.  Set and cleared as steps, so that the explorer sees every
+    # change of what enables that source (its guard reads only locations it declares).
+    waiting = field(False)
 
 
 class smp_c:
@@ -269,15 +273,14 @@ class smp_c:
             self.csd_lock_timeout = 5000  # ms (module parameter)
             self.panic_on_ipistall = 0  # ms, 0: never (module parameter)
             self.csd_clock = PerCpu(virtual_clock, "ktime")
-            self.csd_waiting = [False] * n
             for c in range(n):
                 self.m.add_source(
                     f"csd_lock_timeout@CPU{c}",
                     c,
                     None,
                     budget=CSD_TIMEOUT_BUDGET,
-                    guard=(lambda c=c: self.csd_waiting[c]),
-                    keys=[key_of(self.csd_clock[c], "ns")],
+                    guard=(lambda c=c: bool(self.csd_clock[c].raw("waiting"))),
+                    keys=[key_of(self.csd_clock[c], "ns"), key_of(self.csd_clock[c], "waiting")],
                     action=(lambda c=c: self._csd_timeout_elapses(c)),
                 )
 
@@ -470,7 +473,7 @@ class smp_c:
         st = {"ts1": 0, "bug_id": 0, "nmessages": 0}
         ts0 = self._ktime_get_mono_fast_ns()
         # From here on the CPU is waiting: its timeout source may fire.
-        self.csd_waiting[me] = True
+        self.csd_clock[me].waiting = True
         st["ts1"] = ts0
         try:
             while True:
@@ -482,7 +485,7 @@ class smp_c:
             # release in csd_unlock() as the non-debug smp_cond_load_acquire() does.
             smp_rmb()
         finally:
-            self.csd_waiting[me] = False
+            self.csd_clock[me].waiting = False
 
     @staticmethod
     def _wait_hint(csd: call_single_data_t) -> str:

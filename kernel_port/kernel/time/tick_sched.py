@@ -196,6 +196,10 @@ class tick_sched_c:
         base = self.hrtimer_bases[cpu]
         engine_cpu = self.m.cpus[cpu]
         keys = [key_of(timer, "state"), key_of(timer, "expires"), key_of(base, "clock")]
+        if idle_only:
+            # Whether the CPU is halted is part of its control state: declaring it makes every
+            # step of that CPU one the explorer orders against the tick (engine/dpor.py, guards).
+            keys.append(engine_cpu.ctl)
 
         def armed() -> bool:
             if not timer.raw("state") & HRTIMER_STATE_ENQUEUED:
