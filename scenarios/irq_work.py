@@ -86,6 +86,55 @@ class LostSelfIpi(Scenario):
             k.irq_work_queue(work)
 
 
+class LostSelfIpiIdleCpu(Scenario):
+    """irq_work.lost-self-ipi on a CPU that does not keep the time: only a kept tick rescues it.
+
+    Two CPUs.  CPU 0 holds the timekeeping duty (``tick_do_timer_cpu``) and just idles; CPU 1
+    queues two works, and its first irq_work self-IPI is lost (fault budget 1, only
+    IRQ_WORK_VECTOR may be lost).  When CPU 1 idles, ``tick_nohz_next_event()`` gives it no
+    timekeeping deferment (it is not, and was not last, the timekeeper): unless
+    ``irq_work_needs_cpu()`` keeps its tick, the tick hrtimer is cancelled and CPU 1 never
+    ticks again.  So a fix must both keep the tick for raised work and have the tick (or the
+    interrupt it re-raises) run it.
+
+    Property: every queued irq_work eventually runs.
+
+    This is the scenario that tells herton-rfc from its ``irq_work_tick()`` hunk alone: on
+    irq_work.lost-self-ipi the one CPU is the timekeeper and keeps a deferred tick, so the tick
+    hunk alone is OK there; here it is BUG (``kport ablate herton-rfc``, and the ablation cells
+    in tests/test_review.py).  The tick of CPU 1 may fire (once) while it idles.
+    """
+
+    name = "irq_work.lost-self-ipi-idle-cpu"
+    cpus = 2
+    faults = 1
+    fault_kinds = ("lost-ipi",)
+    config = {"APIC": True, "NO_HZ_IDLE": True}
+    expect = {
+        "v6.17": BUG,
+        "v6.17+herton-rfc": OK,
+        "v6.17+tick-reraise": OK,
+    }
+
+    def setup(self, k: Any, m: Machine) -> None:
+        m.lossy_vectors = frozenset({IRQ_WORK_VECTOR})
+        assert k.tick_do_timer.raw("tick_do_timer_cpu") == 0, "CPU 0 keeps the time"
+        self.ran = Ran(name="ran")
+        self.works = [IRQ_WORK_INIT(self.work_func, name=f"work{i}") for i in range(2)]
+        k.tick_event_source(1, budget=1, idle_only=True)
+        m.eventually(
+            "every queued irq_work ran",
+            lambda: all(self.ran.raw(w.kp_name) for w in self.works),
+        )
+
+    def work_func(self, work: irq_work) -> None:
+        setattr(self.ran, work.kp_name, 1)
+
+    def cpu1(self, k: Any) -> None:
+        for work in self.works:
+            k.irq_work_queue(work)
+
+
 class TickKickLockup(Scenario):
     """The 2014 nohz_full lockup: the kick work cancels the tick hrtimer from its own callback.
 
