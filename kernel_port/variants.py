@@ -23,7 +23,7 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +249,45 @@ class Variant:
 _VARIANTS: dict[str, Variant] = {}
 
 
+def overrides(p: Patch) -> dict[str, str]:
+    """The kernel functions patch ``p``'s mixin overrides: kernel name -> Python attribute, in
+    the order the mixin defines them.  Each is one hunk of the patch for ``kport ablate``."""
+    from .engine.kfunc import kfunc_of
+
+    out: dict[str, str] = {}
+    for attr, obj in vars(p.cls).items():
+        fr = kfunc_of(obj)
+        if fr is not None:
+            out.setdefault(fr.name, attr)
+    return out
+
+
+def restrict(p: Patch, only: str) -> Patch:
+    """Patch ``p`` with only the overrides named in ``only`` (kernel names, comma separated):
+    the ``PATCH:f,g`` part of a variant name, as ``kport ablate`` writes it.  Methods without a
+    kernel name (helpers of the mixin) are kept."""
+    from .engine.kfunc import kfunc_of
+
+    table = overrides(p)
+    names = [n.strip() for n in only.split(",")]
+    if not only.strip() or any(not n for n in names):
+        raise UnknownName(f"'{p.name}:{only}': name the functions to keep after ':' (comma separated)")
+    for n in names:
+        if n not in table:
+            raise UnknownName(
+                f"patch '{p.name}' does not override {n}() (it overrides {', '.join(table) or 'nothing'})"
+            )
+    keep = {table[n] for n in names}
+    ns = {
+        attr: obj
+        for attr, obj in vars(p.cls).items()
+        if attr in keep or (kfunc_of(obj) is None and attr not in ("__dict__", "__weakref__"))
+    }
+    ordered = ",".join(n for n in table if n in names)
+    cls = type(f"{p.cls.__name__}:{ordered}", (), ns)
+    return replace(p, cls=cls, notes=f"{p.notes}; only {ordered}".lstrip("; "))
+
+
 def parse_variant(spec: str) -> Variant:
     """``TREE+PATCH+...`` -> Variant; unknown names and misapplied patches are errors
     (:class:`UnknownNameError`, :class:`PatchDoesNotApply`), each one line."""
@@ -276,7 +315,8 @@ def parse_variant(spec: str) -> Variant:
     ps = patches()
     chosen: list[Patch] = []
     base = tname
-    for pname in parts[1:]:
+    for part in parts[1:]:
+        pname, colon, only = part.partition(":")
         if pname not in ps:
             raise UnknownName(f"unknown patch '{pname}'" + _closest(pname, list(ps)))
         p = ps[pname]
@@ -286,7 +326,10 @@ def parse_variant(spec: str) -> Variant:
             raise PatchDoesNotApply(
                 f"patch '{pname}' does not apply to '{base}' (it applies to {', '.join(p.applies_to)})"
             )
-        chosen.append(p.for_base(base))
+        applied = p.for_base(base)
+        if colon:
+            applied = restrict(applied, only)
+        chosen.append(applied)
         base = f"{base}+{pname}"
     bases = tuple(p.cls for p in reversed(chosen)) + (tree.cls,)
     cls = type(spec, bases, {"VARIANT_NAME": spec}) if chosen else tree.cls
