@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -222,7 +223,7 @@ def test_replay_divergence_on_the_cli_is_one_line(capsys: pytest.CaptureFixture[
     rc = main(["replay", r.token or "", "--variant", "v6.17"])
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1
-    assert "does not replay on x86.vfio-lost-interrupt / v6.17: step 89: the schedule expects CPU1" in err
+    assert re.search(r"does not replay on x86.vfio-lost-interrupt / v6.17: step \d+: the schedule expects CPU1", err)
 
 
 def test_labels_of_a_schedule_are_deterministic() -> None:

@@ -121,6 +121,9 @@ def weak_initial(actor: int, acc: Accesses, w: list[Step]) -> int | None:
     return -1
 
 
+_MASK = (1 << 64) - 1
+
+
 def _vkey(values: Any) -> Any:
     """Value choices up to "no choice made yet": None and all zeros (no fault, the first
     combination a node explores) are the same."""
@@ -234,6 +237,10 @@ class History:
         self.ctrl: list[list[int]] = [[] for _ in range(ncpus)]
         # Values stored, per location: (step, index in the step's record, is_update).
         self.SV: dict[Key, list[tuple[int, int, bool]]] = {}
+        # The trace's fingerprint (fingerprint()): each step's rank in its actor's program
+        # order, and per step the sum of the hashes of the steps up to it.
+        self.rank: list[int] = []
+        self.fp: list[int] = []
 
     def truncate(self, d: int) -> None:
         ev = self.ev
@@ -241,6 +248,8 @@ class History:
         while len(ev) > d:
             a, acc, vals, g, _s, _v = ev.pop()
             self.clk.pop()
+            self.rank.pop()
+            self.fp.pop()
             self.po[a].pop()
             if n <= a < 2 * n:
                 self.ctrl[a - n].pop()
@@ -313,6 +322,16 @@ class History:
                 if cx[y] > vc[y]:
                     vc[y] = cx[y]
         vc[a] = j + 1
+        # The step as a node of the partial order, whatever the interleaving: its actor, its
+        # rank in that actor's steps, its faults, and for every actor how many of its steps
+        # happen before it.
+        rank = self.rank
+        r = len(po)
+        front = tuple(r + 1 if b == a else rank[x - 1] + 1 if x else 0 for b, x in enumerate(vc))
+        # (Only ints in the hashed tuple: hash(None) differs from process to process.)
+        h = hash((a, r, _vkey(e[5]) or (), front)) * 0x9E3779B97F4A7C15 & _MASK
+        self.fp.append((self.fp[-1] + h) & _MASK if self.fp else h)
+        rank.append(r)
         # Record.
         self.ev.append(e)
         clk.append(vc)
@@ -342,6 +361,13 @@ class History:
             else:
                 sv.append(rec)
         return cands
+
+    def fingerprint(self) -> int:
+        """The Mazurkiewicz trace of the path as a number: the sum of its steps' hashes, each
+        step named by its place in the partial order (so every interleaving of one trace gets
+        the same number).  Counting distinct fingerprints counts traces, independently of
+        the order the search met them in (a split search's results, parallel.py)."""
+        return self.fp[-1] if self.fp else 0
 
     def po_clock(self, a: int, j: int) -> list[int] | None:
         """What orders actor ``a``'s step at ``j`` before any race: the clock of its previous
@@ -409,7 +435,8 @@ class Feasibility:
     """
 
     def __init__(self, drv: DporDriver, m: Machine, i: int, j: int) -> None:
-        self.h = drv.history
+        assert drv.history is not None
+        self.h: History = drv.history
         self.stack = drv.stack
         self.m = m
         self.end_hw = drv.end_hw
@@ -602,6 +629,13 @@ class DporStats:
     seconds: float = 0.0
     max_depth: int = 0
     anomalies: int = 0  # wakeup-tree entries found disabled or asleep (never expected)
+    # Fingerprints (History.fingerprint) of the executions that were not sleep-set blocked:
+    # their number is the number of Mazurkiewicz traces explored, whatever the order.
+    fingerprints: set[int] = field(default_factory=set)
+
+    @property
+    def traces(self) -> int:
+        return len(self.fingerprints)
     outcomes: list[Outcome] = field(default_factory=list)
     all_outcomes: list[Outcome] = field(default_factory=list)  # with keep_events
     parallel: Any = None
@@ -777,8 +811,6 @@ class DporDriver:
         """Insert a wakeup sequence for every race of the execution just run that involves
         a step new in it, and for the next steps of actors that could not (or, after a
         violation, did not get to) run them."""
-        if not self.reduction:
-            return
         events = m.events
         stack = self.stack
         L = min(len(events), len(stack))
@@ -791,12 +823,14 @@ class DporDriver:
         for j in range(len(h.ev), L):
             e = events[j]
             cands = h.add(e)
+            if not self.reduction:
+                continue
             vals = tuple(e[5])
             if e[3] is None:
                 self._immediate_races(m, j, e[0], e[1], cands, vals)
             else:
                 self._walk(m, j, e[0], e[1], e[3], vals)
-        if L < 1:
+        if L < 1 or not self.reduction:
             return
         # The next step of every actor that could not run it when the execution ended.
         for a, acc, guard in self._next_steps(m, pending, failed):
@@ -1153,6 +1187,9 @@ def search(
             failed = m.actor_cpu(m.events[-1][0]) or 0
         drv.analyse(m, pending, failed)
         del m
+        if out.status != "blocked" and drv.history is not None:
+            out.fingerprint = drv.history.fingerprint()
+            st.fingerprints.add(out.fingerprint)
         st.anomalies = drv.anomalies
         if stopper.after_outcome(st, out):
             return "stopped"

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import dpor
+from . import dpor, shortest
 from .core import Machine
 from .errors import Interrupted
 from .execution import Label, Outcome, Program, ReplayDriver, run
@@ -222,14 +222,20 @@ def _check_dfs(
     seen: _Seen | None = None,
     pool: Any = None,
 ) -> Result:
-    """Search at the stated bound first (the verdict); when it finds
-    violations, search the lower preemption bounds 0, 1, 2 for the
-    counterexample with the fewest preemptions (then faults, then steps)."""
+    """The verdict comes from the search at the stated bound, stopped at its first violation.
+    When there is one, the counterexample comes from iterative preemption bounding: the
+    searches at bounds 0, 1, 2, ... in turn, each to its end, stop at the first bound with a
+    violation; among that search's violations the reported one is the least by (preemptions,
+    faults, steps, trace), each shortened to what the violation depends on (shortest.py).
+    Every figure reported depends only on the traces explored, never on the order the search
+    met them in (a split search's order is not the serial one); what the work cost (executions
+    run, sleep-set blocked ones, the verdict search) is in ``stats["work"]``."""
     t0 = time.perf_counter()
+    work: list[dict[str, Any]] = []
+    levels: list[dict[str, Any]] = []
     total = 0
-    per_level: list[dict[str, Any]] = []
 
-    def run_level(lv: int | None, after_bug: int | None) -> dpor.DporStats:
+    def run_level(lv: int | None, stop_on_bug: bool) -> dpor.DporStats:
         nonlocal total
         left_exec = None if max_exec is None else max(1, max_exec - total)
         left_sec = None if max_seconds is None else max(0.01, max_seconds - (time.perf_counter() - t0))
@@ -247,70 +253,102 @@ def _check_dfs(
             preemption_bound=lv,
             max_executions=left_exec,
             max_seconds=left_sec,
-            after_bug=after_bug,
+            stop_on_bug=stop_on_bug,
             progress=prog,
             on_outcome=None if seen is None else seen.add,
             pool=pool,
         )
         total += st.executions
-        per_level.append(
+        work.append(
             {
                 "preemption_bound": lv,
+                "stop_on_bug": stop_on_bug,
                 "executions": st.executions,
-                "complete": st.complete,
                 "blocked": st.blocked,
-                "bugs": st.bugs,
                 "bound_pruned": st.bound_pruned,
-                "exhausted": st.exhausted,
             }
         )
         return st
 
-    # 1. The search that decides the verdict, at the stated bound.
-    top = run_level(bound, after_bug=2000)
+    def level_entry(lv: int | None, st: dpor.DporStats) -> dict[str, Any]:
+        bad = {o.fingerprint for o in st.outcomes if o.status == "bug"}
+        return {"preemption_bound": lv, "traces": st.traces, "violating_traces": len(bad), "complete": st.exhausted}
+
+    def stats() -> dict[str, Any]:
+        return {"levels": levels, "work": work}
+
+    # 1. The verdict: the search at the stated bound, up to its first violation.
+    top = run_level(bound, stop_on_bug=True)
     errors = [o for o in top.outcomes if o.status == "error"]
     if errors:
-        r = _bad_result(program, "dfs", errors[0], total, t0, "stopped at the first error")
-        r.stats = {"levels": per_level}
+        r = _bad_result(program, "dfs", errors[0], top.traces, t0, "stopped at the first error")
+        r.stats = stats()
         return r
     bugs = [o for o in top.outcomes if o.status == "bug"]
     if bugs:
-        best = min(bugs, key=_key)
-        where = f"preemption bound {'none' if bound is None else bound}"
-        # 2. Fewer preemptions: the lower bounds, in order, up to 2.
-        for lv in range(0, min(best.preemptions, 3)):
-            if bound is not None and lv >= bound:
-                break
-            st = run_level(lv, after_bug=2000)
+        first = min(bugs, key=_key)
+        # 2. The counterexample: iterative preemption bounding, each search to its end.
+        best: Outcome | None = None
+        found_at: int | None = None
+        decided: dpor.DporStats | None = None
+        complete_at_bound = False
+        limit = first.preemptions if bound is None else min(first.preemptions, bound)
+        for lv in range(0, limit + 1):
+            st = run_level(lv, stop_on_bug=False)
+            levels.append(level_entry(lv, st))
+            errs = [o for o in st.outcomes if o.status == "error"]
+            if errs:
+                r = _bad_result(program, "dfs", errs[0], st.traces, t0, "stopped at the first error")
+                r.stats = stats()
+                return r
             low = [o for o in st.outcomes if o.status == "bug"]
             if low:
-                best = min(low, key=_key)
-                where = f"preemption bound {lv}"
+                best = shortest.pick(program, low, lv)
+                found_at, decided = lv, st
+                complete_at_bound = bound is not None and lv == bound and st.exhausted
                 break
+            if not st.exhausted:
+                break
+        if best is None or decided is None:
+            # A budget cut the bounded searches short: report the verdict search's violation.
+            best, found_at, decided = shortest.pick(program, bugs, bound), bound, top
+            how = "the first violation found (a budget stopped the searches for fewer preemptions)"
+        elif decided.exhausted:
+            how = (
+                f"fewest preemptions ({found_at}: no violation at a lower bound), then fewest faults, "
+                f"then fewest steps among the {len({o.fingerprint for o in decided.outcomes if o.status == 'bug'})} "
+                "violating traces at that bound, "
+                "each cut to the steps the violation depends on"
+            )
+        else:
+            how = f"the fewest preemptions ({found_at}); a budget stopped that search before its end"
         cov = (
-            f"dfs: {total} executions in all; shortest failing execution found with {where} "
-            f"({best.preemptions} preemption(s), {best.faults} fault(s), {best.steps} steps)"
+            f"dfs: violation at preemption bound {'none' if found_at is None else found_at}, "
+            f"{decided.traces} traces explored there"
+            f"{' (search complete)' if decided.exhausted else ' (search NOT complete)'}; "
+            f"counterexample: {how} ({best.preemptions} preemption(s), {best.faults} fault(s), {best.steps} steps)"
         )
-        r = _bad_result(program, "dfs", best, total, t0, cov)
-        r.stats = {"levels": per_level}
+        r = _bad_result(program, "dfs", best, decided.traces, t0, cov)
+        r.complete = complete_at_bound
+        r.stats = stats()
         r.preemption_bound = bound
         return r
+    levels.append(level_entry(bound, top))
     budgets = [o for o in top.outcomes if o.status == "budget"]
     elapsed = time.perf_counter() - t0
     fb = program.faults
     bound_txt = "any number of preemptions" if bound is None else f"<= {bound} preemptions"
     if budgets:
-        r = _bad_result(program, "dfs", min(budgets, key=_key), total, t0, "")
+        r = _bad_result(program, "dfs", min(budgets, key=_key), top.traces, t0, "")
         r.coverage = (
-            f"dfs: {total} executions; at least one execution exceeded the step budget "
+            f"dfs: {top.traces} traces; at least one execution exceeded the step budget "
             f"({program.step_budget} steps), so the search is not complete"
         )
-        r.stats = {"levels": per_level}
+        r.stats = stats()
         return r
     cov = (
-        f"dfs (optimal DPOR, wakeup trees + sleep sets): {top.executions} executions "
-        f"({top.complete} complete, {top.blocked} sleep-set blocked); "
-        f"all schedules with {bound_txt} and <= {fb} fault(s)"
+        f"dfs (optimal DPOR: wakeup trees, sleep sets, blocking steps): {top.traces} traces "
+        f"(one execution each); all schedules with {bound_txt} and <= {fb} fault(s)"
     )
     if top.exhausted:
         cov += "; search complete"
@@ -325,11 +363,11 @@ def _check_dfs(
         verdict=verdict,
         kind=None if verdict == "ok" else "budget",
         message="no violation found" if verdict == "ok" else "budget reached before the search was complete",
-        executions=total,
+        executions=top.traces,
         complete=top.exhausted,
         seconds=elapsed,
         coverage=cov,
-        stats={"levels": per_level, "complete_executions": top.complete, "blocked": top.blocked},
+        stats=stats(),
         faults=fb,
         preemption_bound=bound,
     )

@@ -187,7 +187,7 @@ class BugThenLong(Scenario):
     SIGTERM: the partial result has a counterexample to save)."""
 
     name = "hostile.bug-then-long"
-    cpus = 4
+    cpus = 8
     expect = {"v6.17": BUG}
 
     def setup(self, k: Any, m: Machine) -> None:
@@ -195,8 +195,10 @@ class BugThenLong(Scenario):
         m.at_end(self._check)
 
     def _check(self) -> None:
-        # CPU0 to CPU3 one after the other (the first execution) end with the smallest x.
-        assert self.v.x != 4 * sum(range(12)), "the CPUs ran one after the other"
+        # The CPUs one after the other (every execution without preemptions, the first one
+        # among them) end with the largest x: a violation at preemption bound 0, whose search
+        # (8! orders of the CPUs) is long enough to be interrupted.
+        assert self.v.x != 8 * sum(range(12)), "the CPUs ran one after the other"
 
     def _work(self) -> None:
         for i in range(12):
@@ -212,6 +214,18 @@ class BugThenLong(Scenario):
         self._work()
 
     def cpu3(self, k: Any) -> None:
+        self._work()
+
+    def cpu4(self, k: Any) -> None:
+        self._work()
+
+    def cpu5(self, k: Any) -> None:
+        self._work()
+
+    def cpu6(self, k: Any) -> None:
+        self._work()
+
+    def cpu7(self, k: Any) -> None:
         self._work()
 
 
