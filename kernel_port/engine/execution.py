@@ -66,6 +66,7 @@ class Outcome:
     # replay that followed labels departed from the raw recording.
     labels: list[Label] | None = None
     notes: list[str] = field(default_factory=list)
+    fingerprint: int = 0  # the explorer's name of the execution's trace (dpor.History.fingerprint)
 
 
 def count_preemptions(m: Machine, actors: list[int], enabled_before: list[list[int]]) -> int:
