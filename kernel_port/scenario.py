@@ -60,6 +60,8 @@ from . import hangcheck
 from .engine import core
 from .engine.core import Machine
 from .engine.errors import KernelViolation, ProjectError, ScenarioError, Signalled, UnknownNameError
+from .engine.token import register_patch_info
+from .replaytoken import patch_info
 from .variants import Variant, load_by_path, parse_variant, project_root
 
 BUG = "BUG"
@@ -701,3 +703,8 @@ def program(
     return ScenarioProgram(
         sc, v, sc.faults if faults is None else faults, preemptions if preemptions is not None else sc.preemptions
     )
+
+
+# A token names the patches of its variant with their titles and links (engine/token.py): the
+# engine asks this package for them, as it imports nothing from outside itself.
+register_patch_info(patch_info)

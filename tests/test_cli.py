@@ -44,7 +44,7 @@ def test_check_bug_exit_1_with_trace_and_token(capsys: pytest.CaptureFixture[str
     rc, out, _ = run(capsys, "check", "engine.lost-ipi")
     assert rc == 1
     assert "CPU0" in out and "CPU1" in out and "IPI LOST" in out
-    assert "kport replay kp2:" in out
+    assert "kport replay kp3:" in out
     token = out.split("kport replay ")[1].split()[0]
     rc2, out2, _ = run(capsys, "replay", token)
     assert rc2 == 1 and "IPI LOST" in out2 and "BUG (stall)" in out2
@@ -61,7 +61,7 @@ def test_check_json(capsys: pytest.CaptureFixture[str]) -> None:
     obj = json.loads(out)
     for k in ("scenario", "variant", "verdict", "kind", "executions", "complete", "seconds", "token"):
         assert k in obj
-    assert obj["verdict"] == "bug" and obj["kind"] == "deadlock" and obj["token"].startswith("kp2:")
+    assert obj["verdict"] == "bug" and obj["kind"] == "deadlock" and obj["token"].startswith("kp3:")
 
 
 def test_faults_flag_changes_verdict(capsys: pytest.CaptureFixture[str]) -> None:

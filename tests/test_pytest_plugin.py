@@ -90,7 +90,7 @@ def test_wrong(kport):
     res.stdout.fnmatch_lines(
         [
             "*engine.lost-ipi on v6.17: expected OK, got BUG (by dfs)*",
-            "*In pytest: --kp-replay=kp2:*",
+            "*In pytest: --kp-replay=kp3:*",
             "*kernel_port counterexample*",
             "*CPU0*CPU1*",
             "*IPI LOST*",
@@ -98,10 +98,10 @@ def test_wrong(kport):
     )
     import re
 
-    token = re.findall(r"In pytest: --kp-replay=(kp2:[\w-]+)", res.stdout.str())[-1]
+    token = re.findall(r"In pytest: --kp-replay=(kp3:[\w.+:-]+)", res.stdout.str())[-1]
     res2 = _run(plugin_ok, f"--kp-replay={token}")
     res2.assert_outcomes(failed=1)
-    res2.stdout.fnmatch_lines(["*--kp-replay=kp2:*", "*expected OK, got BUG (by replay)*", "*IPI LOST*"])
+    res2.stdout.fnmatch_lines(["*--kp-replay=kp3:*", "*expected OK, got BUG (by replay)*", "*IPI LOST*"])
 
 
 def test_bad_ini_value_is_a_usage_error(plugin_ok: pytest.Pytester) -> None:

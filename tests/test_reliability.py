@@ -201,14 +201,14 @@ def test_port_exception_is_error_with_traceback_and_token(
     r = json.loads(out)
     assert r["verdict"] == "error" and r["kind"] == "KeyError"
     assert "fake_lookup" in r["traceback"] and "KeyError: 1" in r["traceback"]
-    assert r["token"].startswith("kp2:") and r["saved"] == "rel.raises@v6.17"
+    assert r["token"].startswith("kp3:") and r["saved"] == "rel.raises@v6.17"
     saved = json.loads((store / "results" / "rel.raises@v6.17.json").read_text())
     assert saved["verdict"] == "error" and "fake_lookup" in saved["traceback"]
     # The schedule that led there replays to the same error, traceback included.
     rc, out, _ = run(capsys, "replay", r["token"])
     assert rc == 4 and "ERROR (KeyError)" in out and "Traceback" in out and "fake_lookup" in out
     rc, out, _ = run(capsys, "check", "rel.raises")
-    assert rc == 4 and "ERROR" in out and "BUG" not in out and "Replay:   kport replay kp2:" in out
+    assert rc == 4 and "ERROR" in out and "BUG" not in out and "Replay:   kport replay kp3:" in out
 
 
 @pytest.mark.parametrize("strategy", ["dfs", "random", "pct", "hypothesis"])
@@ -246,7 +246,7 @@ def test_ctrl_c_during_check_prints_and_saves(capsys: pytest.CaptureFixture[str]
     rc, out, err = run(capsys, "check", "rel.interrupted")
     assert rc == 130
     assert "BUG (interrupted: the search did not finish)" in out
-    assert "CPU1 saw both of CPU0's stores" in out and "Replay:   kport replay kp2:" in out
+    assert "CPU1 saw both of CPU0's stores" in out and "Replay:   kport replay kp3:" in out
     assert err_lines(err) == ["kport: interrupted after 2 executions; a counterexample was found and saved"]
     saved = json.loads((store / "last.json").read_text())
     assert saved["interrupted"] is True and saved["verdict"] == "bug"
@@ -506,7 +506,7 @@ def test_outputs_and_saved_results_identical_across_processes_and_hash_seeds(tmp
         stores.add(tuple(files))
         assert all(b"seconds" not in body for _, body in files)
     assert len(outs) == 1 and len(stores) == 1
-    assert "kp2:" in next(iter(outs))
+    assert "kp3:" in next(iter(outs))
 
 
 # -- 7. no code from outside runs ---------------------------------------------------------------

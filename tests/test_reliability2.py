@@ -313,7 +313,7 @@ def test_item_08_sigterm_saves_like_ctrl_c(tmp_path: Path) -> None:
     out, err = p.communicate(timeout=60)
     assert p.returncode == 143, (out, err)
     assert "hostile.bug-then-long on v6.17: BUG (interrupted: the search did not finish)" in out
-    assert "the CPUs ran one after the other" in out and "Replay:   kport replay kp2:" in out
+    assert "the CPUs ran one after the other" in out and "Replay:   kport replay kp3:" in out
     assert "interrupted (SIGTERM) after" in out  # the coverage line says which signal
     want = r"kport: terminated \(SIGTERM\) after \d+ executions; a counterexample was found and saved\n"
     assert re.fullmatch(want, err), err
@@ -594,17 +594,22 @@ def test_item_18_echoed_text_is_escaped_and_cut(capsys: pytest.CaptureFixture[st
 
 @pytest.mark.parametrize("keep", [0, 1])
 def test_item_19_a_token_cut_short_does_not_replay_as_ok(keep: int, capsys: pytest.CaptureFixture[str]) -> None:
-    from kernel_port.engine.explorer import check
+    from kernel_port.engine.explorer import check, schedule_labels
     from kernel_port.scenario import program
 
     r = check(program("engine.abba"))
     assert r.token is not None
     s = parse(r.token)
-    assert s.labels is not None and len(s.choices) > 1
-    cut = Schedule(s.scenario, s.variant, s.faults, s.choices[:keep], labels=s.labels[:keep]).token()
-    rc, out, err = run(capsys, "replay", cut)
-    assert rc == 2 and out == "" and len(lines(err)) == 1
-    assert f"its {keep} choice(s) ran out at step" in err and "a truncated schedule" in err
+    assert len(s.choices) > 1
+    labels = schedule_labels(program("engine.abba"), s.choices)
+    assert labels is not None
+    for cut in (
+        Schedule(s.scenario, s.variant, s.faults, s.choices[:keep]).token(),  # kp3: by choice numbers
+        Schedule(s.scenario, s.variant, s.faults, s.choices[:keep], labels=labels[:keep]).token_kp2(),  # by labels
+    ):
+        rc, out, err = run(capsys, "replay", cut)
+        assert rc == 2 and out == "" and len(lines(err)) == 1
+        assert f"its {keep} choice(s) ran out at step" in err and "a truncated schedule" in err
     # The same schedule on another variant may legitimately run on (a fix that adds steps).
     rc, out, _ = run(capsys, "replay", r.token)
     assert rc == 1

@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Tokens that survive change (issue 10, part 5).
+"""Tokens that survive change (issue 10, part 5; issue 20).
 
 A kp2 token keeps a label per choice (who acted, the kernel function, the primitive, the
 object) beside the raw choice numbers.  Replay follows the labels where the raw numbers no
 longer fit -- another variant, an added CPU or event source, a step added or removed -- and
 when it cannot, says at which step it diverged and what it expected against what was there.
 kp1 tokens (no labels) are still read.  tests/data/tokens.json holds recorded tokens replayed
-here as regression data.
+here as regression data.  A kp3 token (issue 20) keeps only a checksum of its labels: they are
+recomputed on the variant it was recorded on, and followed from there onto another.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from kernel_port.engine import Machine, Struct, apic_eoi, apic_send_IPI, field
 from kernel_port.engine.errors import TokenError
 from kernel_port.engine.execution import ReplayDriver, SimpleProgram, describe, run
 from kernel_port.engine.explorer import check, replay, schedule_labels
-from kernel_port.engine.token import MAX_PAYLOAD, Schedule, parse
+from kernel_port.engine.token import MAX_PAYLOAD, Schedule, labels_crc, parse
 from kernel_port.scenario import program
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -43,7 +44,7 @@ def _raw(head: str, obj: Any, level: int = 6) -> str:
 def test_kp2_round_trip_with_labels() -> None:
     labels = [("CPU0", "f", "write", "v.x"), ("CPU1", "", "read", "v.x"), ("CPU0", "f", "write", "v.x")]
     s = Schedule("engine.abba", "v6.17", 0, [0, 1, 0], labels=labels)
-    tok = s.token()
+    tok = s.token_kp2()
     assert tok.startswith("kp2:")
     back = parse(tok)
     assert back.labels == labels and back.choices == [0, 1, 0] and back.version == "kp2"
@@ -61,7 +62,7 @@ def test_kp1_is_still_read_and_says_what_it_lacks(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert rc == 1
     assert "Note: a kp1 token has no step labels" in out
-    assert "Token of this run: kport replay kp2:" in out  # the same schedule, re-recorded with labels
+    assert "Token of this run: kport replay kp3:" in out  # the same schedule, re-recorded
 
 
 @pytest.mark.parametrize(
@@ -91,15 +92,19 @@ def test_decoder_limits() -> None:
     with pytest.raises(TokenError, match="not JSON"):
         parse(deep)
     with pytest.raises(TokenError, match="newer than this kport"):
-        parse("kp3:abcd")
+        parse("kp4:abcd")
     with pytest.raises(TokenError, match="not a kernel_port token"):
         parse("kpx:abcd")
 
 
 def test_tokens_record_labels_of_each_choice() -> None:
-    r = check(program("irq_work.lost-self-ipi"))
+    p = program("irq_work.lost-self-ipi")
+    r = check(p)
     s = parse(r.token or "")
+    assert s.labels is None and s.label_crc is not None  # kp3: recomputed, checked by their checksum
+    s.labels = schedule_labels(p, s.choices)
     assert s.labels is not None and len(s.labels) == len(s.choices)
+    assert labels_crc(s.labels) == s.label_crc
     assert s.labels[0] == ("CPU0", "irq_work_claim", "atomic_fetch_or", "work0.flags.counter")
     assert ("CPU0", "arch_irq_work_raise", "=lost-ipi", "") in s.labels  # the fault, a value choice
     assert describe(s.labels[0]) == "CPU0 in irq_work_claim(): atomic_fetch_or work0.flags.counter"
@@ -150,6 +155,7 @@ def recorded() -> Schedule:
     r = check(make())
     assert r.verdict == "bug" and r.token
     s = parse(r.token)
+    s.labels = schedule_labels(make(), s.choices)
     assert s.labels is not None and ("irq@CPU1", "", "interrupt", "TEST_VECTOR") in s.labels
     return s
 
@@ -211,7 +217,7 @@ def test_replay_on_another_variant_through_the_cli(capsys: pytest.CaptureFixture
     assert "smp.lost-ipi-waiter on v6.17+csdlock-debug (schedule recorded on v6.17)" in out
     assert "Replayed by labels: 3 departure(s) from the recorded schedule:" in out
     assert "the recorded schedule is used up" in out
-    assert "Token of this run: kport replay kp2:" in out
+    assert "Token of this run: kport replay kp3:" in out
     new = out.split("Token of this run: kport replay ")[1].split()[0]
     assert parse(new).variant == "v6.17+csdlock-debug"
     rc = main(["replay", new])  # the new token replays exactly on the fix
@@ -230,7 +236,9 @@ def test_labels_of_a_schedule_are_deterministic() -> None:
     p = program("x86.vector-overwrite", "v6.16")
     r = check(p, preemptions=p.preemption_bound)
     assert r.counterexample is not None
-    assert schedule_labels(p, r.counterexample.choices) == parse(r.token or "").labels
+    labels = schedule_labels(p, r.counterexample.choices)
+    assert labels is not None and labels == schedule_labels(p, parse(r.token or "").choices)
+    assert labels_crc(labels) == parse(r.token or "").label_crc
 
 
 # -- recorded tokens (regression data) -------------------------------------------------------------

@@ -33,7 +33,7 @@ def test_report_is_self_contained(report: Path) -> None:
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", text), "the report must load nothing"
     assert 'id="matrix"' in text and 'id="trace-1"' in text and 'id="trace-2"' in text
     assert "trace-3" not in text  # engine.irqs-off is OK: no trace
-    assert "kport replay kp2:" in text
+    assert "kport replay kp3:" in text
 
 
 def _chromium() -> str | None:

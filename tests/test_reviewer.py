@@ -90,7 +90,7 @@ def test_explain_links_rows_and_says_what_went_wrong(capsys: pytest.CaptureFixtu
     assert "waits for something no other CPU" in words and "hrtimer" in words
     assert "irq_work_tick() (herton-rfc)" in words and "the trace runs" in words
     assert "docs/bugs/irq_work.tick-kick-lockup.md" in words
-    assert "kport replay kp2:" in out
+    assert "kport replay kp3:" in out
 
 
 def test_explain_names_the_fault(capsys: pytest.CaptureFixture[str]) -> None:

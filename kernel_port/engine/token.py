@@ -1,32 +1,51 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Replay tokens: a schedule as copy-pasteable text.
+"""Replay tokens: a schedule as copy-pasteable text that survives a mail client.
 
-A token is ``kp2:`` followed by base64url (no padding) of a zlib-compressed
-JSON object::
+The token written today is ``kp3``::
 
-    {"s": scenario, "v": variant, "f": fault budget, "c": [choices...],
-     "t": [[actor, function, primitive, object], ...], "l": [label index per choice]}
+    kp3:irq_work.lost-self-ipi:v6.17:AAEBdgYAAQEz...
 
-``c`` is the flat choice list of one execution: actor numbers and the values
-of choices made inside steps, in the order they were made.  The engine's
-numbering of actors is fixed by the program (CPUs, then interrupt entry per
-CPU, then event sources in set-up order), so the same token replays the same
-execution on any machine and any PYTHONHASHSEED.
+three plain-text fields and one base64url field (no padding), separated by colons: the
+version, the scenario, the variant, and the *body*.  Scenario and variant are written out so
+that a reader of a mail sees what the token replays; a name with a character outside
+``[A-Za-z0-9._+-]`` (an engine test program named by its path, say) is left empty there and
+carried in the body instead.
 
-``t`` and ``l`` are the *labels* of the choices, kept beside the raw numbers
-so that a schedule survives changes to the program: for each choice, who
-acted (``CPU1``, ``irq@CPU0``, an event source's name), the kernel function
-it was in, the primitive (``llist_add``, ``READ_ONCE``, ``interrupt``; a value
-choice is ``=`` followed by what was chosen, e.g. ``=lost-ipi``), and the
-object it touched (``raised_list[1].first``, a vector name).  ``t`` holds
-each distinct label once and ``l`` indexes it, which keeps tokens short.
-When raw numbers no longer fit (another variant, an unrelated edit), replay
-follows the labels (engine/execution.py, ``ReplayDriver``).
+The body is a sequence of fields, each a varint (LEB128) or a string (varint length, UTF-8):
 
-Versions: ``kp2`` is written; ``kp1`` (the same object without ``t`` and
-``l``) is still read, and replays by raw numbers only.  Tokens are data: the
-decoder only base64-decodes, decompresses (with a size limit) and parses JSON,
-and checks every field; it never evaluates anything.
+=============  ==============================================================================
+head           flags (bit 0 label checksum, 1 options, 2 patches, 3 names in the body),
+               bit 4: the fields after this one are raw-deflated (whichever is shorter),
+               and the fault budget the schedule was found with, from bit 5 up
+choices        the schedule's runs: a count, then per run the choice and how many times it
+               repeats minus one.  Consecutive equal choices are the rule (one CPU runs on
+               and on), so a 120-step schedule is a handful of runs
+names          (bit 3) scenario, variant
+labels         (bit 0) a 16-bit checksum of the schedule's step labels (who acted, the
+               kernel function, the primitive, the object, in order)
+options        (bit 1) a small dict: count, then per entry a key ``[a-z][a-z0-9_]{0,15}`` and a
+               tagged value (0 integer as zigzag varint, 1 string of at most 64 characters,
+               2 false, 3 true); for the memory model (``mm``: ``sc``/``tso``) and bounds
+patches        (bit 2) per patch of the variant: name, title, link; what ``kport replay``
+               says when the receiver's checkout lacks the patch
+check          CRC-32 of the header text and of every field above, low 16 bits
+=============  ==============================================================================
+
+What is *not* in it, because it can be recomputed: the step labels (``kp2`` carried one per
+choice, about three quarters of its size).  Replaying the choices on the recorded variant
+gives them back; the checksum says whether they came back the same (they do unless the code
+changed since the token was written), and ``kport replay --variant W`` recomputes them on the
+recorded variant before following them onto ``W`` (engine/execution.py, ``ReplayDriver``).
+
+Tokens survive mail: :func:`normalize` drops any whitespace (any wrapping) and the quoting
+marks a reply adds at the start of each line (``> ``, ``>> ``, ``> > ``).  Decoding is strict
+and is data only: each field is checked (types, ranges, lengths, that the runs add up to the
+choice count, the checksum), the decompressed size is limited, nothing is evaluated.
+
+Older versions are still read: ``kp2`` (base64url of zlib-compressed JSON ``{"s", "v", "f",
+"c", "t", "l"}`` with its labels, replayed by following them) and ``kp1`` (the same without
+labels).  :meth:`Schedule.token` writes kp3; ``Schedule.token_kp2()`` still writes kp2 (tests of
+the reader use it).
 """
 
 from __future__ import annotations
@@ -36,22 +55,49 @@ import binascii
 import json
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import TokenError
 
-PREFIX = "kp2:"
-VERSION = "kp2"
-READS = ("kp1", "kp2")
+PREFIX = "kp3:"
+VERSION = "kp3"
+READS = ("kp1", "kp2", "kp3")
 
-# The largest payload a token may decompress to (a guard against zlib bombs);
+# The largest payload a kp1/kp2 token may decompress to (a guard against zlib bombs);
 # a 20,000-step schedule with labels stays far below it.
 MAX_PAYLOAD = 8 * 1024 * 1024
+# kp3: the largest body after decompression, and the longest schedule it may describe.
+MAX_BODY = 256 * 1024
+MAX_CHOICES = 1_000_000
+MAX_RUNS = 1_000_000
+MAX_OPTIONS = 16
+MAX_OPTION_TEXT = 64
+MAX_PATCHES = 32
+MAX_TEXT = 400  # a patch's title or link
+MAX_NAME = 200
 
 Label = tuple[str, str, str, str]  # (actor, function, primitive, object)
+Option = int | str | bool
+PatchInfo = tuple[str, str, str]  # (name, title, link)
 
 _HEAD = re.compile(r"kp(\d{1,6})")
+_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,199}")
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,15}")
+_QUOTE = re.compile(r"^[\s>]*")
+
+_F_LABELS, _F_OPTIONS, _F_PATCHES, _F_NAMES, _DEFLATED = 1, 2, 4, 8, 16
+
+# Who knows a variant's patches (kernel_port/variants.py registers itself): the engine
+# imports nothing from the rest of the package.
+_patch_info: Callable[[str], list[PatchInfo]] | None = None
+
+
+def register_patch_info(fn: Callable[[str], list[PatchInfo]] | None) -> None:
+    """Set the function that lists (name, title, link) of each patch of a variant name."""
+    global _patch_info
+    _patch_info = fn
 
 
 @dataclass
@@ -60,12 +106,80 @@ class Schedule:
     variant: str
     faults: int
     choices: list[int]
-    extra: dict[str, Any] = field(default_factory=dict)
-    labels: list[Label] | None = None  # one per choice; None for kp1 tokens (or when not recorded)
+    extra: dict[str, Any] = field(default_factory=dict)  # kp2's "x" (written into kp3's options)
+    labels: list[Label] | None = None  # one per choice; None for kp1/kp3 tokens (or when not recorded)
     version: str = VERSION  # the version the token was read from
+    options: dict[str, Option] = field(default_factory=dict)  # kp3: memory model, bounds, ...
+    patches: list[PatchInfo] | None = None  # kp3: the variant's patches; None: look them up
+    label_crc: int | None = None  # kp3: checksum of the labels the schedule was recorded with
 
     def token(self) -> str:
-        """The ``kp2:`` text of this schedule (with its labels when it has them)."""
+        """The ``kp3:`` text of this schedule."""
+        opts: dict[str, Option] = {**self.extra, **self.options}
+        _check_options(opts, ValueError)
+        patches = self.patches
+        if patches is None:
+            patches = _patch_info(self.variant) if _patch_info is not None else []
+        crc = self.label_crc
+        if self.labels is not None:
+            if len(self.labels) != len(self.choices):
+                raise ValueError("a schedule needs one label per choice")
+            crc = labels_crc(self.labels)
+        if any(not _nat(c) for c in self.choices):
+            raise ValueError("choices are whole numbers below 2**31")
+        names_in_header = bool(_SAFE.fullmatch(self.scenario) and _SAFE.fullmatch(self.variant))
+        flags = (
+            (_F_LABELS if crc is not None else 0)
+            | (_F_OPTIONS if opts else 0)
+            | (_F_PATCHES if patches else 0)
+            | (0 if names_in_header else _F_NAMES)
+        )
+        w = _Writer()
+        runs = _runs(self.choices)
+        w.uint(len(runs))
+        for value, count in runs:
+            w.uint(value)
+            w.uint(count - 1)
+        if flags & _F_NAMES:
+            w.text(self.scenario)
+            w.text(self.variant)
+        if crc is not None:
+            w.raw((crc & 0xFFFF).to_bytes(2, "big"))
+        if opts:
+            w.uint(len(opts))
+            for k in sorted(opts):
+                w.text(k)
+                v = opts[k]
+                if isinstance(v, bool):
+                    w.uint(3 if v else 2)
+                elif isinstance(v, int):
+                    w.uint(0)
+                    w.uint(v * 2 if v >= 0 else -v * 2 - 1)
+                else:
+                    w.uint(1)
+                    w.text(v)
+        if patches:
+            w.uint(len(patches))
+            for name, title, link in patches:
+                w.text(name)
+                w.text(title[:MAX_TEXT])
+                w.text(link[:MAX_TEXT])
+        head = f"{VERSION}:{self.scenario}:{self.variant}:" if names_in_header else f"{VERSION}:::"
+        rest = bytes(w.out)
+        h = _Writer()
+        h.uint(flags | self.faults << 5)
+        check = zlib.crc32(bytes(h.out) + rest, zlib.crc32(head.encode())) & 0xFFFF
+        rest += check.to_bytes(2, "big")
+        packed = zlib.compressobj(9, zlib.DEFLATED, -15)
+        deflated = packed.compress(rest) + packed.flush()
+        if len(deflated) < len(rest):
+            h = _Writer()
+            h.uint(flags | _DEFLATED | self.faults << 5)
+            rest = deflated
+        return head + base64.urlsafe_b64encode(bytes(h.out) + rest).decode().rstrip("=")
+
+    def token_kp2(self) -> str:
+        """The older ``kp2:`` text (labels included when known): for tests of the reader."""
         obj: dict[str, Any] = {"s": self.scenario, "v": self.variant, "f": self.faults, "c": self.choices}
         if self.extra:
             obj["x"] = self.extra
@@ -79,45 +193,151 @@ class Schedule:
             obj["t"] = [list(lab) for lab in table]
             obj["l"] = idx
         raw = json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=True).encode()
-        return PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+        return "kp2:" + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def labels_crc(labels: list[Label]) -> int:
+    """A 16-bit checksum of a schedule's step labels, in order (what kp3 keeps instead of the
+    labels: enough to tell whether a replay ran the same steps)."""
+    crc = 0
+    for lab in labels:
+        crc = zlib.crc32("\x1f".join(lab).encode("utf-8", "surrogatepass") + b"\x1e", crc)
+    return crc & 0xFFFF
+
+
+def normalize(text: str) -> str:
+    """A pasted token as written: quoting (``> `` at the start of a line, nested or not) and
+    every whitespace character (any wrapping, indentation, a trailing newline) removed."""
+    if not isinstance(text, str):
+        return text
+    return "".join(_QUOTE.sub("", line) for line in text.splitlines()).translate(_NO_SPACE)
+
+
+_NO_SPACE = {ord(c): None for c in " \t\r\n\v\f\u00a0\u2028\u2029\u200b"}
 
 
 def looks_like_token(text: str) -> bool:
     """True for text shaped like ``<letters+digits>:<body>`` (a token of this or another tool)."""
-    head, sep, _ = text.strip().partition(":")
+    head, sep, _ = normalize(text).partition(":")
     return bool(sep) and bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,15}", head))
 
 
 def parse(token: str) -> Schedule:
     """Decode a token; every malformation is a :class:`TokenError` in one line."""
     if not isinstance(token, str):
-        raise TokenError("a token is text starting with 'kp2:'")
-    token = token.strip()
+        raise TokenError("a token is text starting with 'kp3:'")
+    token = normalize(token)
     if not token.startswith("kp"):
-        raise TokenError("not a kernel_port token (tokens start with 'kp2:', older ones with 'kp1:')")
+        raise TokenError("not a kernel_port token (tokens start with 'kp3:', older ones with 'kp2:' or 'kp1:')")
     head, sep, body = token.partition(":")
     if not sep:
         raise TokenError("malformed token: missing ':' after the version")
     mv = _HEAD.fullmatch(head)
     if mv is None:
-        raise TokenError(f"not a kernel_port token: '{_clip(head)}' is not a version (tokens start with 'kp2:')")
+        raise TokenError(f"not a kernel_port token: '{_clip(head)}' is not a version (tokens start with 'kp3:')")
     if head not in READS:
         n = int(mv.group(1))
-        if n > 2:
+        if n > 3:
             raise TokenError(
-                f"token version '{head}' is newer than this kport (it reads kp1 and kp2): "
+                f"token version '{head}' is newer than this kport (it reads kp1, kp2 and kp3): "
                 "update kernel_port to replay it"
             )
-        raise TokenError(f"token version '{head}' is not supported by this kport (it reads kp1 and kp2)")
+        raise TokenError(f"token version '{head}' is not supported by this kport (it reads kp1, kp2 and kp3)")
+    if head == "kp3":
+        return _parse_kp3(body)
+    return _parse_json(head, body)
+
+
+def _b64(body: str) -> bytes:
     if not body:
         raise TokenError("empty token body (was it truncated?)")
     if not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", body):
         bad = next((ch for ch in body if not (ch.isascii() and (ch.isalnum() or ch in "-_="))), "=")
         raise TokenError(f"malformed token: not base64url (character {bad!r}); was it wrapped or cut when pasted?")
+    stripped = body.rstrip("=")
+    if len(stripped) % 4 == 1:
+        raise TokenError("malformed or truncated token: not base64url (its length is impossible; was it cut?)")
     try:
-        data = base64.b64decode(body.rstrip("=") + "=" * (-len(body.rstrip("=")) % 4), altchars=b"-_", validate=True)
+        return base64.b64decode(stripped + "=" * (-len(stripped) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as e:
         raise TokenError(f"malformed or truncated token: not base64url ({e})") from None
+
+
+def _parse_kp3(rest: str) -> Schedule:
+    parts = rest.split(":")
+    if len(parts) != 3:
+        raise TokenError(
+            "malformed kp3 token: expected kp3:SCENARIO:VARIANT:DATA (was it cut, or were two tokens joined?)"
+        )
+    scen, var, body = parts
+    if bool(scen) != bool(var) or (scen and not (_SAFE.fullmatch(scen) and _SAFE.fullmatch(var))):
+        raise TokenError(f"malformed kp3 token: bad scenario or variant name '{_clip(scen)}:{_clip(var)}'")
+    data = _b64(body)
+    r = _Reader(data)
+    h = r.uint("head", (1_000_000 << 5) | 31)
+    flags, faults = h & 15, h >> 5
+    hw = _Writer()
+    hw.uint(h & ~_DEFLATED)  # the check covers the fields as written before deflating
+    hbytes = bytes(hw.out)
+    if h & _DEFLATED:
+        d = zlib.decompressobj(-15)
+        try:
+            raw = d.decompress(data[r.pos :], MAX_BODY)
+        except zlib.error:
+            raise TokenError("malformed or truncated token: its data does not decompress (was it cut?)") from None
+        if d.unconsumed_tail:
+            raise TokenError("malformed token: its payload is larger than any schedule kport writes")
+        if not d.eof:
+            raise TokenError("truncated token: its data ends early (was it cut when pasted?)")
+        if d.unused_data:
+            raise TokenError("malformed token: extra data after its payload")
+    else:
+        raw = data[r.pos :]
+    if len(raw) < 3:
+        raise TokenError("truncated token: its data ends early (was it cut when pasted?)")
+    payload, check = raw[:-2], int.from_bytes(raw[-2:], "big")
+    head = f"kp3:{scen}:{var}:"
+    if zlib.crc32(hbytes + payload, zlib.crc32(head.encode())) & 0xFFFF != check:
+        raise TokenError("malformed token: its checksum does not match (was it cut, altered or mixed up when pasted?)")
+    r = _Reader(payload)
+    nruns = r.uint("run count", MAX_RUNS)
+    choices: list[int] = []
+    for _ in range(nruns):
+        value = r.uint("choice", (1 << 31) - 1)
+        count = r.uint("run length", MAX_CHOICES - len(choices) - 1) + 1
+        choices.extend([value] * count)
+    if flags & _F_NAMES:
+        if scen:
+            raise TokenError("malformed kp3 token: names both in its header and in its data")
+        scen, var = r.text("scenario", MAX_NAME), r.text("variant", MAX_NAME)
+    if not scen or not var:
+        raise TokenError("malformed token: scenario or variant missing")
+    crc = int.from_bytes(r.raw(2, "label checksum"), "big") if flags & _F_LABELS else None
+    options: dict[str, Option] = {}
+    if flags & _F_OPTIONS:
+        for _ in range(r.uint("option count", MAX_OPTIONS)):
+            key = r.text("option name", 16)
+            if not _KEY.fullmatch(key) or key in options:
+                raise TokenError(f"malformed token: bad option name '{_clip(key)}'")
+            tag = r.uint("option type", 3)
+            if tag == 0:
+                z = r.uint("option value", 1 << 62)
+                options[key] = z >> 1 if not z & 1 else -(z >> 1) - 1
+            elif tag == 1:
+                options[key] = r.text("option value", MAX_OPTION_TEXT)
+            else:
+                options[key] = tag == 3
+    patches: list[PatchInfo] = []
+    if flags & _F_PATCHES:
+        for _ in range(r.uint("patch count", MAX_PATCHES)):
+            patches.append((r.text("patch name", MAX_NAME), r.text("patch title", MAX_TEXT), r.text("link", MAX_TEXT)))
+    if not r.done():
+        raise TokenError("malformed token: extra data after its fields")
+    return Schedule(scen, var, faults, choices, {}, None, "kp3", options, patches, crc)
+
+
+def _parse_json(head: str, body: str) -> Schedule:
+    data = _b64(body)
     try:
         d = zlib.decompressobj()
         raw = d.decompress(data, MAX_PAYLOAD)
@@ -152,6 +372,100 @@ def parse(token: str) -> Schedule:
     elif "t" in obj or "l" in obj:
         labels = _labels(obj.get("t"), obj.get("l"), len(c))
     return Schedule(s, v, f, list(c), extra, labels, head)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.out = bytearray()
+
+    def uint(self, v: int) -> None:
+        if v < 0:
+            raise ValueError("a varint is never negative")
+        while True:
+            b = v & 0x7F
+            v >>= 7
+            if v:
+                self.out.append(b | 0x80)
+            else:
+                self.out.append(b)
+                return
+
+    def text(self, s: str) -> None:
+        b = s.encode("utf-8")
+        self.uint(len(b))
+        self.out += b
+
+    def raw(self, b: bytes) -> None:
+        self.out += b
+
+
+class _Reader:
+    """Reads the fields of a kp3 body; each read checks its range and says what was malformed."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def uint(self, what: str, limit: int) -> int:
+        v = 0
+        shift = 0
+        while True:
+            if self.pos >= len(self.data):
+                raise TokenError(f"truncated token: it ends inside its {what}")
+            b = self.data[self.pos]
+            self.pos += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+            if shift > 63:
+                raise TokenError(f"malformed token: its {what} is too large")
+        if v > limit:
+            raise TokenError(f"malformed token: bad {what} ({v} is out of range)")
+        return v
+
+    def raw(self, n: int, what: str) -> bytes:
+        if self.pos + n > len(self.data):
+            raise TokenError(f"truncated token: it ends inside its {what}")
+        b = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return b
+
+    def text(self, what: str, limit: int) -> str:
+        n = self.uint(f"{what} length", limit * 4)
+        try:
+            s = self.raw(n, what).decode("utf-8")
+        except UnicodeDecodeError:
+            raise TokenError(f"malformed token: its {what} is not UTF-8") from None
+        if len(s) > limit or not s.isprintable():
+            raise TokenError(f"malformed token: bad {what}")
+        return s
+
+    def done(self) -> bool:
+        return self.pos == len(self.data)
+
+
+def _runs(choices: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for c in choices:
+        if out and out[-1][0] == c:
+            out[-1] = (c, out[-1][1] + 1)
+        else:
+            out.append((c, 1))
+    return out
+
+
+def _check_options(opts: dict[str, Any], exc: type[Exception]) -> None:
+    if len(opts) > MAX_OPTIONS:
+        raise exc(f"at most {MAX_OPTIONS} options")
+    for k, v in opts.items():
+        if not isinstance(k, str) or not _KEY.fullmatch(k):
+            raise exc(f"bad option name {k!r}")
+        if isinstance(v, str):
+            if len(v) > MAX_OPTION_TEXT or not v.isprintable():
+                raise exc(f"bad option value for {k}")
+        elif not isinstance(v, int) or (not isinstance(v, bool) and abs(v) >= 1 << 61):
+            raise exc(f"bad option value for {k}: options are whole numbers, short text or true/false")
 
 
 def _nat(x: object) -> bool:

@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Replaying a kp3 token: the patches it names, the labels it leaves out.
+
+A ``kp3`` token (engine/token.py) carries, for each patch of its variant, the patch's name,
+title and a link: a mail's reader may have a checkout without that patch module, and then
+``kport replay`` names the patch, its title and where to get it instead of "unknown patch".
+
+It carries no step labels, only a checksum of them: they are recomputed by replaying the
+choices on the variant the token was recorded on, which is what ``kport replay --variant W``
+needs to follow the schedule onto ``W``; on the recorded variant, labels that come back
+different mean the code changed since the token was written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .engine.errors import UnknownNameError
+from .engine.token import Label, PatchInfo, Schedule, labels_crc
+
+_MSGID = re.compile(r"<?([^\s<>@]+@[^\s<>@]+)>?")
+_SHA = re.compile(r"[0-9a-f]{12,40}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:,-]{0,99}")
+
+
+def link_of(upstream: str, link: str) -> str:
+    """A URL for a patch: its upstream commit, else its mail (a message-id on lore), else the
+    link as the patch module gives it."""
+    link = link.strip()
+    if link.startswith(("https://", "http://")):
+        return link
+    if upstream and _SHA.fullmatch(upstream):
+        return f"https://git.kernel.org/torvalds/c/{upstream[:12]}"
+    m = _MSGID.fullmatch(link)
+    if m and "/" not in m.group(1):
+        return f"https://lore.kernel.org/r/{m.group(1)}"
+    return link
+
+
+def patch_info(variant: str) -> list[PatchInfo]:
+    """(name, title, link) of each patch named in ``variant`` that this checkout has."""
+    from .variants import patches
+
+    try:
+        known = patches()
+    except Exception:  # a broken patch module is reported elsewhere; the token just says less
+        return []
+    out: list[PatchInfo] = []
+    for part in variant.split("+")[1:]:
+        name = part.split(":", 1)[0]
+        p = known.get(name)
+        if p is not None:
+            out.append((p.name, p.title, link_of(p.upstream, p.link)))
+    return out
+
+
+def missing_patches(variant: str, recorded: list[PatchInfo] | None) -> str:
+    """A sentence naming the patches of ``variant`` this checkout lacks, with what the token
+    recorded about them and how to get them ("" if none is missing)."""
+    from .variants import patches, trees
+
+    try:
+        known, known_trees = patches(), trees()
+    except Exception:
+        return ""
+    parts = variant.split("+")
+    if not all(_NAME.fullmatch(p) for p in parts):
+        return ""
+    info = {name: (title, link) for name, title, link in recorded or []}
+    lacking = []
+    for part in parts[1:]:
+        name = part.split(":", 1)[0]
+        if name and name not in known:
+            title, link = info.get(name, ("", ""))
+            what = f"patch '{name}'"
+            if title:
+                what += f" (\"{title}\""
+                what += f", {link})" if link else ")"
+            elif link:
+                what += f" ({link})"
+            lacking.append(what)
+    if not lacking or parts[0] not in known_trees:
+        return ""  # (an unknown tree: the usual error, with its suggestions)
+    how = (
+        "get it into patches/ of this checkout: update kernel_port (git pull) to a version that has it, "
+        "or save the patch from that link and import it (kport patch import FILE)"
+        if _has_patch_import()
+        else "get it into patches/ of this checkout: update kernel_port (git pull) to a version that has it"
+    )
+    return f"the token was recorded on '{variant}', which needs {', '.join(lacking)}, missing here: {how}"
+
+
+def _has_patch_import() -> bool:
+    """Whether this kport has ``kport patch import`` (issue 19)."""
+    import argparse
+
+    from .cli import build_parser
+
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction) and "patch" in action.choices:
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def missing_patch_error(sched: Schedule, variant: str) -> Iterator[None]:
+    """Building the program of a token: an unknown patch of the token's variant becomes an
+    error that names it, with its title and link from the token, and says how to get it."""
+    try:
+        yield
+    except UnknownNameError as e:
+        msg = missing_patches(variant, sched.patches if variant == sched.variant else None)
+        if msg:
+            raise UnknownNameError(msg) from None
+        raise e
+
+
+def labels_for(sched: Schedule, variant: str) -> list[Label] | None:
+    """The step labels to replay ``sched`` with on ``variant``: a kp2 token's own; for a kp3
+    token replayed on another variant, those of its choices on the variant it was recorded on
+    (None on its own variant: the raw choices are the schedule)."""
+    if sched.labels is not None or sched.version != "kp3" or variant == sched.variant:
+        return sched.labels
+    from .engine.explorer import schedule_labels
+    from .scenario import program
+
+    recorded: Any
+    with missing_patch_error(sched, sched.variant):
+        recorded = program(sched.scenario, sched.variant, faults=sched.faults)
+    return schedule_labels(recorded, sched.choices)
+
+
+def same_steps(sched: Schedule, labels: list[Label] | None) -> str:
+    """"" when a kp3 replay ran the steps the token was recorded with (its label checksum
+    matches), else a note that the code changed since."""
+    if sched.label_crc is None or labels is None or labels_crc(labels) == sched.label_crc:
+        return ""
+    return (
+        "the steps this replay ran differ from those the token was recorded with "
+        "(the code changed since it was written)"
+    )
