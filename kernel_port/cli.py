@@ -166,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--width", type=_width, default=44, help="trace column width")
 
     rp = sub.add_parser("replay", help="re-run one counterexample from its token or a saved result")
-    rp.add_argument("token", help="a token (kp2:..., kp1:...) or a saved result: last, SCENARIO@VARIANT, FILE.json")
+    rp.add_argument(
+        "token",
+        help="a token (kp3:..., older kp2:, kp1:; '-' reads one from stdin, wrapped or quoted as in a mail) "
+        "or a saved result: last, SCENARIO@VARIANT, FILE.json",
+    )
     rp.add_argument(
         "--variant", "-V", type=_name, help="replay on this variant instead of the token's (following its labels)"
     )
@@ -603,9 +607,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _schedule_from(arg: str) -> tuple[Schedule, str, dict[str, Any] | None]:
-    """A token, or the name of a saved result; returns the schedule, where it came from and
-    the saved record (None for a token)."""
-    if looks_like_token(arg) or re.fullmatch(r"\s*kp\d*\s*", arg):
+    """A token (``-``: read from stdin, as pasted from a mail), or the name of a saved result;
+    returns the schedule, where it came from and the saved record (None for a token)."""
+    if arg.strip() == "-":
+        arg = sys.stdin.read(1 << 20)
+        return parse_token(arg), "the token", None
+    if looks_like_token(arg) or re.fullmatch(r"[\s>]*kp\d*\s*", arg):
         return parse_token(arg), "the token", None
     from .store import Store, schedule_of
 
@@ -637,9 +644,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     sched, origin, rec = _schedule_from(args.token)
     variant = args.variant or sched.variant
     source = "--variant" if args.variant else "the token's variant"
-    prog = _program(sched.scenario, variant, source, faults=sched.faults)
-    out, div = replay(prog, sched.choices, sched.labels)
+    from .replaytoken import labels_for, missing_patch_error, same_steps
+
+    with missing_patch_error(sched, variant):
+        prog = _program(sched.scenario, variant, source, faults=sched.faults)
+    labels = labels_for(sched, variant)
+    out, div = replay(prog, sched.choices, labels)
     changed = _code_changes(rec, sched.scenario, variant)
+    if not changed and variant == sched.variant:
+        changed = same_steps(sched, out.labels)
     if div is None and variant == sched.variant and any(_USED_UP in n for n in out.notes):
         # On the variant it was recorded on, a schedule ends where its execution ended;
         # one that runs out early is cut short (or the code changed), and the default
@@ -649,12 +662,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
             f"its {len(sched.choices)} choice(s) ran out at {used} while the execution could still go on "
             "(a truncated schedule, or the code changed since it was recorded)"
         )
+    if div is not None and labels is None and div.startswith("schedule ended after") and out.machine is not None:
+        div = (
+            f"its {len(sched.choices)} choice(s) ran out at step {out.machine.nsteps + 1} while the execution "
+            "could still go on (a truncated schedule, or the code changed since it was recorded)"
+        )
     if div is not None:
         hint = ""
-        if sched.labels is None:
+        if sched.version == "kp1":
             hint = (
                 f" ({sched.version} token: it has no step labels, so it replays only where its raw choice numbers"
-                " still fit; a token from this kport (kp2) can follow the labels)"
+                " still fit; a token from this kport (kp3) can follow the labels)"
+            )
+        elif labels is None:
+            hint = (
+                f" ({sched.version} token: it replays by its choice numbers on the variant it was recorded on;"
+                " they no longer fit if the code changed since it was written)"
             )
         if changed:
             hint += f"; {changed}"
@@ -670,10 +693,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     }[verdict]
     if out.status == "bug":
         line += f" [{out.steps} steps, {out.preemptions} preemption(s), {out.faults} fault(s)]"
-    # The schedule as it ran here, as a kp2 token: it differs from the input when
+    # The schedule as it ran here, as a kp3 token: it differs from the input when
     # the replay followed labels, ran on another variant, or read a kp1 token.
     new_token = None
-    if out.labels is not None and (out.notes or variant != sched.variant or sched.labels is None):
+    if out.labels is not None and (out.notes or variant != sched.variant or sched.version == "kp1"):
         new_token = Schedule(sched.scenario, variant, sched.faults, out.choices, labels=out.labels).token()
     if args.json:
         from .engine.trace import rows_json
@@ -717,7 +740,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(f"  {n}")
         if len(out.notes) > 20:
             print(f"  ... and {len(out.notes) - 20} more")
-    if sched.labels is None:
+    if sched.version == "kp1":
         print()
         print(
             f"Note: a {sched.version} token has no step labels; it replays only while its raw choice numbers "
