@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="your kernel checkout (default: $KPORT_KERNEL_TREE); never shipped",
     )
     so.add_argument("--width", type=_width_or_fit, default=0, help="column width (default 0: fit the terminal)")
+    so.add_argument(
+        "--patch", metavar="FILE", type=_file, help="a patch mail or diff: its C before and after beside the Python"
+    )
 
     cv = sub.add_parser("cover", help="which lines of the variant's patches each scenario runs")
     cv.add_argument("--variant", "-V", required=True, type=_name)
@@ -228,7 +231,39 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--wall-limit", type=_positive_float, metavar="SECONDS", help="stop after this much wall time")
     sm.add_argument("--plot", metavar="FILE", type=_file, help="write the backlog over time as a PNG")
     sm.add_argument("--json", action="store_true")
+    _add_review_commands(sub)
     return p
+
+
+def _add_review_commands(sub: Any) -> None:
+    """``patch import``, ``review`` and ``ablate`` (kernel_port/patch_import.py, review.py)."""
+    pa = sub.add_parser("patch", help="patch mails: kport patch import FILE")
+    pasub = pa.add_subparsers(dest="patch_cmd", metavar="SUBCOMMAND", parser_class=_Parser)
+    pasub.required = True
+    im = pasub.add_parser("import", help="a patch mail, format-patch file or diff becomes a patch module")
+    im.add_argument("file", type=_file)
+    im.add_argument("--name", type=_name, help="the patch's name (default: from its Subject)")
+    im.add_argument("--base", type=_name, default="v6.17", help="the variant it applies to (default v6.17)")
+    im.add_argument("--kernel-tree", metavar="PATH", type=_file, help="your kernel checkout (tree-sitter-c)")
+    im.add_argument("--output", metavar="DIR", type=_file, help="where to write (default: patches/)")
+    im.add_argument("--scenario", "-s", action="append", default=[], type=_name, help="look only at these scenarios")
+    im.add_argument("--no-scenarios", action="store_true", help="do not run scenarios to find those that reach it")
+    im.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
+    im.add_argument("--json", action="store_true")
+    for cmd, text in (
+        ("review", "which bug a patch fixes, leaves, brings back (runs the scenarios that reach it)"),
+        ("ablate", "every subset of a patch's overrides (hunks), and the minimal subsets that fix each bug"),
+    ):
+        rv = sub.add_parser(cmd, help=text)
+        rv.add_argument("patch", type=_name)
+        rv.add_argument("--base", type=_name, help="the variant to compare against (default: each it applies to)")
+        rv.add_argument("--scenario", "-s", action="append", default=[], type=_name, help="only these (or patterns)")
+        rv.add_argument("--seconds", type=_positive_float, help="time budget per cell")
+        rfmt = rv.add_mutually_exclusive_group()
+        rfmt.add_argument("--json", action="store_true")
+        rfmt.add_argument("--markdown", action="store_true")
+        if cmd == "review":
+            rfmt.add_argument("--mail", action="store_true", help="plain text in at most 72 columns, for a reply")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -366,7 +401,7 @@ def _check_environment(args: argparse.Namespace) -> None:
         from .store import store_dir
 
         store_dir()
-    if args.cmd in ("check", "matrix", "explain", "cover", "simulate", "replay"):
+    if args.cmd in ("check", "matrix", "explain", "cover", "simulate", "replay", "patch", "review", "ablate"):
         from .hangcheck import seconds
 
         seconds()
@@ -410,6 +445,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .simulate import cmd_simulate
 
         return cmd_simulate(args)
+    if args.cmd == "patch":
+        from .patch_import import cmd_patch
+
+        return cmd_patch(args)
+    if args.cmd in ("review", "ablate"):
+        from . import review
+
+        return review.cmd_review(args) if args.cmd == "review" else review.cmd_ablate(args)
     raise UsageError(f"unknown command {args.cmd}")
 
 
