@@ -77,6 +77,19 @@ def find_c_function(path: Path, name: str) -> CFunction | None:
     return None
 
 
+def find_c_text(text: str, name: str) -> str | None:
+    """The definition of ``name`` in C source ``text`` (tree-sitter-c), or None."""
+    src = text.encode()
+    tree = _parser().parse(src)
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition" and _declared_name(node) == name:
+            return src[node.start_byte : node.end_byte].decode(errors="replace")
+        stack.extend(reversed(node.children))
+    return None
+
+
 def tree_version(root: Path) -> str:
     """``vX.Y`` of a kernel checkout, from its top-level Makefile ("" if unknown)."""
     mk = root / "Makefile"
@@ -157,5 +170,11 @@ def source(name: str, variant: str = "v6.17", kernel_tree: str | None = None, wi
 
 
 def cmd_source(args: argparse.Namespace) -> int:
+    if getattr(args, "patch", None):
+        from .source_patch import source_patch
+
+        text, rc = source_patch(args.function, args.variant, args.patch, args.kernel_tree, args.width)
+        print(text, end="")
+        return rc
     print(source(args.function, args.variant, args.kernel_tree, args.width), end="")
     return 0
