@@ -42,6 +42,7 @@ from typing import Any
 from . import signals
 from .engine.errors import Interrupted, KportError, OptionError, UsageError
 from .engine.explorer import Result, check
+from .review import last_patch_functions, memory_model_of
 from .scenario import FIND, Scenario, get_scenario, load_errors, program, scenarios
 from .variants import parse_variant
 
@@ -118,11 +119,24 @@ def run_cell(
     progress: Callable[[str], None] | None = None,
     jobs: int | None = None,
     dask: str | None = None,
+    watch: list[str] | None = None,
+    reached: set[str] | None = None,
 ) -> Result:
+    """One cell's exhaustive search.  With ``watch`` (kernel function names) and ``reached`` (a
+    set), a serial search also notes which of those functions ran (kernel_port/review.py)."""
     prog = program(s.name, v)
-    return check(
-        prog, "dfs", preemptions=prog.preemption_bound, seconds=seconds, progress=progress, jobs=jobs, dask=dask
-    )
+    hits: set[str] | None = None
+    if watch and reached is not None and jobs is None and dask is None and prog.variant_obj is not None:
+        from dataclasses import replace
+
+        from .review import watching
+
+        wv, hits = watching(prog.variant_obj, watch)
+        prog = replace(prog, variant_obj=wv)
+    r = check(prog, "dfs", preemptions=prog.preemption_bound, seconds=seconds, progress=progress, jobs=jobs, dask=dask)
+    if hits is not None and reached is not None:
+        reached.update(hits)
+    return r
 
 
 def cell_json(s: type[Scenario], v: str, e: str, r: Result) -> dict[str, Any]:
@@ -146,6 +160,10 @@ def cell_json(s: type[Scenario], v: str, e: str, r: Result) -> dict[str, Any]:
         "counterexample": None
         if ce is None
         else {"steps": ce.steps, "preemptions": ce.preemptions, "faults": ce.faults},
+        "strategy": "dfs",
+        "preemption_bound": r.preemption_bound if r.preemption_bound is not None else s.preemptions,
+        "fault_budget": r.faults,
+        "memory_model": memory_model_of(r),
     }
 
 
@@ -208,8 +226,14 @@ def run(
     bar = _Progress(len(todo))
     try:
         for s, v, e in todo:
-            r = run_cell(s, v, seconds, bar.cell(f"{s.name} on {v}"), jobs=jobs, dask=dask)
+            watch = last_patch_functions(v)
+            hits: set[str] = set()
+            r = run_cell(s, v, seconds, bar.cell(f"{s.name} on {v}"), jobs=jobs, dask=dask, watch=watch, reached=hits)
             c = cell_json(s, v, e, r)
+            # Which of the functions the variant's last patch changes this cell ran (the per-patch
+            # summary's "no scenario reaches"); not measured when the search was split.
+            c["watched"] = watch
+            c["reached"] = sorted(hits) if jobs is None and dask is None else None
             if traces and r.verdict == "bug":
                 tr = annotated_trace(program(s.name, v), r)
                 if tr is not None:
@@ -301,6 +325,66 @@ class _Saver:
         self._try(lambda: self.store.save_matrix(self._doc(not interrupted, interrupted)))
 
 
+def provenance(args: argparse.Namespace | None = None) -> dict[str, str]:
+    """What produced a report: kport's version and commit, the date, Python, the options.
+    The date is ``$SOURCE_DATE_EPOCH``'s when set (reproducible builds), else today's (UTC)."""
+    import datetime
+    import os
+    import platform
+    import subprocess
+
+    try:
+        from importlib.metadata import version
+
+        kv = version("kernel-port")
+    except Exception:
+        kv = "unknown"
+    commit = "unknown"
+    try:
+        from .variants import project_root
+
+        root = str(project_root())
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        if head.returncode == 0 and head.stdout.strip():
+            commit = head.stdout.strip()
+            dirty = subprocess.run(
+                ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            if dirty.returncode == 0 and dirty.stdout.strip():
+                commit += " (with uncommitted changes)"
+    except (OSError, subprocess.SubprocessError, KportError):
+        pass
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    try:
+        when = (
+            datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch else datetime.datetime.now(datetime.UTC)
+        )
+    except (ValueError, OverflowError, OSError):
+        when = datetime.datetime.now(datetime.UTC)
+    opts = []
+    if args is not None:
+        opts += [f"--scenario {x}" for x in getattr(args, "scenario", [])]
+        opts += [f"--variant {x}" for x in getattr(args, "variant", [])]
+        if getattr(args, "seconds", None):
+            opts.append(f"--seconds {args.seconds:g}")
+        if getattr(args, "jobs", None):
+            opts.append(f"--jobs {args.jobs}")
+    return {
+        "kport": kv,
+        "commit": commit,
+        "date": when.strftime("%Y-%m-%d %H:%M UTC"),
+        "python": platform.python_version(),
+        "options": " ".join(opts) or "(none: every cell)",
+        "strategy": "dfs (exhaustive, optimal DPOR); bounds per cell",
+        "memory_model": "per cell (sc unless the cell says otherwise)",
+    }
+
+
 def run_matrix(args: argparse.Namespace) -> int:
     from .report import table
 
@@ -332,12 +416,12 @@ def run_matrix(args: argparse.Namespace) -> int:
         doc = {"cells": results, "mismatches": len(bad), "load_errors": broken}
         print(json.dumps(doc, indent=2, sort_keys=True))
     elif args.markdown:
-        table.markdown(results, sys.stdout)
+        table.markdown(results, sys.stdout, provenance(args))
     else:
         if html:
             from .report.html import write_report
 
-            write_report(Path(html), results)
+            write_report(Path(html), results, provenance(args))
             from .cli import say
 
             say(f"kport: wrote {html}")

@@ -37,8 +37,21 @@ def test_matrix_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run(capsys, "matrix", "--markdown", *FAST)
     assert rc == 0
     lines = out.splitlines()
-    assert lines[0].startswith("| scenario | variant | expected | verdict | match |")
+    assert lines[0].startswith("| scenario | variant | expected | verdict | match |")  # no patch: no summary
     assert any(ln.startswith("| engine.lost-ipi | v6.17 | BUG | bug (stall) | yes |") for ln in lines)
+    ok = next(ln for ln in lines if ln.startswith("| engine.irqs-off |"))
+    assert "any preemptions, <= 0 faults, sc" in ok  # bounds and memory model on an OK cell
+    assert lines[-1].startswith("Produced by kport: ") and "commit: " in lines[-1] and "python: " in lines[-1]
+
+
+def test_matrix_markdown_summary_answers_per_patch(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "matrix", "--markdown", "-s", "irq_work.tick-kick-lockup")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0] == "## What each patch does (against its base, from these cells)"
+    herton = next(ln for ln in lines if ln.startswith("* **pre-76a33061+76a33061+herton-rfc**"))
+    assert "brings back: irq_work.tick-kick-lockup" in herton and "fixes: none" in herton
+    assert out.index("## What each patch does") < out.index("| scenario |")
 
 
 def test_matrix_rich_table() -> None:
@@ -174,11 +187,12 @@ def test_cover_herton_rfc(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run(capsys, "cover", "--variant", "v6.17+herton-rfc", "--json")
     assert rc == 0
     rep = json.loads(out)
-    assert rep["scenarios"] == ["irq_work.lost-self-ipi", "irq_work.tick-kick-lockup"]
+    every = ["irq_work.lost-self-ipi", "irq_work.lost-self-ipi-idle-cpu", "irq_work.tick-kick-lockup"]
+    assert rep["scenarios"] == every
     funcs = {f["function"]: f for f in rep["functions"]}
     assert set(funcs) == {"irq_work_tick", "irq_work_needs_cpu"}
     tick = {ln["text"]: ln["scenarios"] for ln in funcs["irq_work_tick"]["lines"]}
-    assert tick["self.irq_work_run_list(raised)"] == ["irq_work.lost-self-ipi", "irq_work.tick-kick-lockup"]
+    assert tick["self.irq_work_run_list(raised)"] == every
     assert tick["self.wake_irq_workd()"] == []  # no scenario runs PREEMPT_RT
     assert 0 < rep["percent"] < 100
     rc, out, _ = run(capsys, "cover", "--variant", "v6.17+herton-rfc", "--fail-under", "100")

@@ -1,15 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The HTML report: one self-contained file (no network), the matrix and a trace viewer per BUG.
 
-The matrix is a grid (scenarios down, variants across); each cell shows the expected and the
-found verdict, coloured by whether they match, and a BUG cell links to its trace.  Each trace
+The page opens with the provenance (kport version and commit, date, Python, options) and, per
+patched variant, what the patch does against its base ("fixes / leaves / brings back / no scenario
+reaches", kernel_port/review.py's ``matrix_summary``).  The matrix is a grid (scenarios down,
+variants across, each patched variant right after its base) in a scrolling box whose header row
+and scenario column stay in place (CSS ``position: sticky``); the engine self-tests have their
+own grid after the kernel scenarios.  Each cell shows the expected and the found verdict,
+coloured by whether they match; an OK cell also shows what its search covered (executions,
+preemption bound, fault budget, memory model), and a BUG cell links to its trace.  Each trace
 viewer shows the counterexample in CPU columns, time going down, with the upstream C
 reference of every row (an Elixir link at the pinned version).  Buttons (or the arrow keys)
 step forward and back through the schedule; rows after the current step are dimmed.  Choosing
 an object highlights every row that accesses it (strong) or names it (light).
 
 The state of a viewer can be set from the URL fragment, which is what the browser test uses:
-``report.html#trace-2:step=5:obj=raised_list[0]``.  The data of every trace is embedded as
+``report.html#trace-2:step=5:obj=raised_list[0]``; ``report.html#probe-frozen`` scrolls each grid to
+its far corner and notes where its header row and scenario column end up (``data-head-offset``,
+``data-col-offset``: 0 when frozen).  The data of every trace is embedded as
 JSON; the page is readable without JavaScript (the plain-text trace is in a ``<details>``).
 """
 
@@ -26,8 +34,18 @@ h1 { font-size: 1.5em; margin: 0 0 .3em 0; }
 h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
 .summary { font-weight: bold; }
 .summary.bad { color: #b00020; } .summary.good { color: #17663a; }
-table.matrix { border-collapse: collapse; margin-top: .8em; }
-table.matrix th, table.matrix td { border: 1px solid #d0d0d0; padding: 3px 6px; text-align: center; }
+.provenance { color: #555; font-size: 12px; }
+table.patches { border-collapse: collapse; margin: .6em 0 1em 0; font-size: 13px; }
+table.patches th, table.patches td { border: 1px solid #d0d0d0; padding: 3px 7px; text-align: left; vertical-align: top; }
+table.patches td.v { font-family: monospace; white-space: nowrap; }
+table.patches td.fixes { color: #17663a; } table.patches td.back { color: #b00020; font-weight: bold; }
+.grid-wrap { overflow: auto; max-height: 78vh; max-width: 100%; border: 1px solid #bbb; margin-top: .8em; }
+table.matrix { border-collapse: separate; border-spacing: 0; }
+table.matrix thead th { position: sticky; top: 0; z-index: 2; background: #f4f4f4; }
+table.matrix tbody th.scenario { position: sticky; left: 0; z-index: 1; background: #fff; }
+table.matrix thead th.scenario { left: 0; z-index: 3; }
+td.cell .bounds { display: block; font-size: 10px; line-height: 1.15; color: #555; max-width: 9em; margin: 0 auto; }
+table.matrix th, table.matrix td { border-right: 1px solid #d0d0d0; border-bottom: 1px solid #d0d0d0; padding: 3px 6px; text-align: center; }
 table.matrix th.variant { font-weight: normal; font-family: monospace; font-size: 12px; vertical-align: bottom; }
 table.matrix th.scenario { text-align: left; font-family: monospace; }
 td.cell { font-family: monospace; font-size: 12px; min-width: 4.5em; }
@@ -191,8 +209,23 @@ JS = r"""
     });
     if (viewers[id]) viewers[id].set(step, obj);
   }
+  // "#probe-frozen": scroll every grid to its far corner and note where its header row and
+  // scenario column end up relative to the grid's own box (0 when they stay frozen).
+  function probe() {
+    if (location.hash !== "#probe-frozen") return;
+    Array.prototype.forEach.call(document.querySelectorAll(".grid-wrap"), function (wrap) {
+      wrap.scrollTop = wrap.scrollHeight; wrap.scrollLeft = wrap.scrollWidth;
+      var box = wrap.getBoundingClientRect();
+      var head = wrap.querySelector("thead th.variant");
+      var col = wrap.querySelector("tbody th.scenario");
+      wrap.setAttribute("data-scrolled", wrap.scrollTop + "," + wrap.scrollLeft);
+      if (head) wrap.setAttribute("data-head-offset", String(Math.round(head.getBoundingClientRect().top - box.top)));
+      if (col) wrap.setAttribute("data-col-offset", String(Math.round(col.getBoundingClientRect().left - box.left)));
+    });
+  }
   window.addEventListener("hashchange", fromHash);
   fromHash();
+  probe();
   document.body.setAttribute("data-ready", "1");
 })();
 """
@@ -206,7 +239,22 @@ def _variant_header(v: str) -> str:
     return "<br>+".join(_esc(p) for p in v.split("+"))
 
 
-def render(cells: list[dict[str, Any]], title: str = "kernel_port verdict matrix") -> str:
+def variant_key(v: str) -> tuple[str, tuple[str, ...]]:
+    """Columns by tree, and within a tree each patched variant right after its base."""
+    parts = v.split("+")
+    return parts[0], tuple(parts[1:])
+
+
+def _bounds(c: dict[str, Any]) -> str:
+    if "fault_budget" not in c:
+        return ""
+    pre = c.get("preemption_bound")
+    pre_text = "any preemptions" if pre is None else f"&le;{pre} preemptions"
+    mm = _esc(c.get("memory_model") or "sc")
+    return f"{c['executions']} runs, {pre_text}, &le;{c['fault_budget']} faults, {mm}"
+
+
+def _grid(cells: list[dict[str, Any]], trace_id: dict[tuple[str, str], str], gid: str) -> list[str]:
     scen: list[str] = []
     variants: list[str] = []
     for c in cells:
@@ -214,11 +262,82 @@ def render(cells: list[dict[str, Any]], title: str = "kernel_port verdict matrix
             scen.append(c["scenario"])
         if c["variant"] not in variants:
             variants.append(c["variant"])
-    variants.sort(key=lambda v: (v.split("+")[0], v.count("+"), v))
+    variants.sort(key=variant_key)
     grid = {(c["scenario"], c["variant"]): c for c in cells}
+    out = [f'<div class="grid-wrap" id="{gid}-wrap">', f'<table class="matrix" id="{gid}"><thead><tr>']
+    out.append('<th class="scenario">scenario</th>')
+    for v in variants:
+        out.append(f'<th class="variant" data-variant="{_esc(v)}">{_variant_header(v)}</th>')
+    out.append("</tr></thead><tbody>")
+    for s in scen:
+        out.append(f'<tr><th class="scenario">{_esc(s)}</th>')
+        for v in variants:
+            c = grid.get((s, v))
+            if c is None:
+                out.append('<td class="cell none"></td>')
+                continue
+            cls = {True: "match", False: "mismatch", None: "nocmp"}[c["match"]]
+            found = c["verdict"].upper() if c["verdict"] in ("bug", "ok") else c["verdict"]
+            tip = f"{c['executions']} executions, {c['seconds']:.2f}s; {c['message'] or c.get('coverage', '')}"
+            body = f'<span class="expected">{_esc(c["expected"])}</span><span class="found">{_esc(found)}</span>'
+            if c["verdict"] == "ok":
+                body += f'<span class="bounds">{_bounds(c)}</span>'
+            tid = trace_id.get((s, v))
+            if tid:
+                body = f'<a href="#{tid}">{body}</a>'
+            out.append(
+                f'<td class="cell {cls} v-{_esc(c["verdict"])}" data-scenario="{_esc(s)}" data-variant="{_esc(v)}" '
+                f'data-verdict="{_esc(c["verdict"])}" title="{_esc(tip)}">{body}</td>'
+            )
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    return out
+
+
+def _patch_summary(cells: list[dict[str, Any]]) -> list[str]:
+    from ..review import matrix_summary
+
+    rows = matrix_summary(cells)
+    if not rows:
+        return []
+    out = [
+        '<h2 id="patches">What each patch does</h2>',
+        "<p>Each patched variant against its base (the variant without its last patch), from the cells both have: "
+        "<b>fixes</b> (BUG on the base, OK with the patch), <b>leaves</b> (BUG on both), <b>brings back</b> "
+        "(OK on the base, BUG with the patch), and the functions the patch changes that no cell ran. "
+        "<code>kport review PATCH</code> also runs every scenario that reaches the patch.</p>",
+        '<table class="patches" id="patch-summary"><thead><tr><th>variant</th><th>against</th><th>fixes</th>'
+        "<th>leaves</th><th>brings back</th><th>no scenario reaches</th></tr></thead><tbody>",
+    ]
+
+    def names(xs: list[str] | None) -> str:
+        if xs is None:
+            return "(not measured)"
+        return _esc(", ".join(xs) or "none")
+
+    for r in rows:
+        unreached = r["no_scenario_reaches"]
+        unreached_text = names([f"{f}()" for f in unreached] if unreached is not None else None)
+        back = ' class="back"' if r["brings_back"] else ""
+        out.append(
+            f'<tr data-variant="{_esc(r["variant"])}"><td class="v">{_esc(r["variant"])}</td>'
+            f'<td class="v">{_esc(r["base"])}</td><td class="fixes">{names(r["fixes"])}</td>'
+            f'<td>{names(r["leaves"])}</td><td{back}>{names(r["brings_back"])}</td>'
+            f"<td>{unreached_text}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    return out
+
+
+def render(
+    cells: list[dict[str, Any]], title: str = "kernel_port verdict matrix", provenance: dict[str, str] | None = None
+) -> str:
+    kernel = [c for c in cells if not c["scenario"].startswith("engine.")]
+    engine = [c for c in cells if c["scenario"].startswith("engine.")]
+    ordered = kernel + engine
     traces: list[dict[str, Any]] = []
     trace_id: dict[tuple[str, str], str] = {}
-    for c in cells:
+    for c in ordered:
         tr = c.get("trace")
         if tr is not None:
             tid = f"trace-{len(traces) + 1}"
@@ -234,34 +353,23 @@ def render(cells: list[dict[str, Any]], title: str = "kernel_port verdict matrix
     w(f"<h1>{_esc(title)}</h1>")
     summary = f"{len(cells)} cells, {len(cells) - bad} as expected, {bad} differ"
     w(f'<p class="summary {"bad" if bad else "good"}" id="summary">{_esc(summary)}</p>')
+    if provenance:
+        items = "; ".join(f"{_esc(k.replace('_', ' '))}: {_esc(v)}" for k, v in provenance.items())
+        w(f'<p class="provenance" id="provenance">Produced by {items}.</p>')
+    out.extend(_patch_summary(kernel))
     w(
-        "<p>Each cell: the expected verdict, then the verdict found (exhaustive <code>dfs</code>). "
-        "Green: as expected; red: differs. A BUG cell links to its counterexample below.</p>"
+        "<p>Each cell: the expected verdict, then the verdict found (exhaustive <code>dfs</code>); an OK cell also "
+        "says what its search covered (executions, preemption bound, fault budget, memory model). "
+        "Green: as expected; red: differs; grey: a <code>find</code> cell with nothing recorded to compare. "
+        "A BUG cell links to its counterexample below.</p>"
     )
-    w('<table class="matrix" id="matrix"><thead><tr><th class="scenario">scenario</th>')
-    for v in variants:
-        w(f'<th class="variant" data-variant="{_esc(v)}">{_variant_header(v)}</th>')
-    w("</tr></thead><tbody>")
-    for s in scen:
-        w(f'<tr><th class="scenario">{_esc(s)}</th>')
-        for v in variants:
-            c = grid.get((s, v))
-            if c is None:
-                w('<td class="cell none"></td>')
-                continue
-            cls = {True: "match", False: "mismatch", None: "nocmp"}[c["match"]]
-            found = c["verdict"].upper() if c["verdict"] in ("bug", "ok") else c["verdict"]
-            tip = f"{c['executions']} executions, {c['seconds']:.2f}s; {c['message']}"
-            body = f'<span class="expected">{_esc(c["expected"])}</span><span class="found">{_esc(found)}</span>'
-            tid = trace_id.get((s, v))
-            if tid:
-                body = f'<a href="#{tid}">{body}</a>'
-            w(
-                f'<td class="cell {cls} v-{_esc(c["verdict"])}" data-scenario="{_esc(s)}" data-variant="{_esc(v)}" '
-                f'data-verdict="{_esc(c["verdict"])}" title="{_esc(tip)}">{body}</td>'
-            )
-        w("</tr>")
-    w("</tbody></table>")
+    if kernel:
+        w('<h2 id="kernel">Kernel scenarios</h2>')
+        out.extend(_grid(kernel, trace_id, "matrix"))
+    if engine:
+        w('<h2 id="engine">Engine self-tests</h2>')
+        w("<p>Programs that use no ported kernel code: each pins one behaviour of the machine or the explorer.</p>")
+        out.extend(_grid(engine, trace_id, "matrix-engine" if kernel else "matrix"))
     if traces:
         w("<h2>Counterexamples</h2>")
         w(
@@ -269,7 +377,7 @@ def render(cells: list[dict[str, Any]], title: str = "kernel_port verdict matrix
             "<b>highlight object</b> marks the rows that access it (dark) or name it (light). "
             "The right column links each function to its upstream C source at the pinned version.</p>"
         )
-    for c in cells:
+    for c in ordered:
         tid = trace_id.get((c["scenario"], c["variant"]))
         if not tid:
             continue
@@ -290,5 +398,5 @@ def render(cells: list[dict[str, Any]], title: str = "kernel_port verdict matrix
     return "\n".join(out) + "\n"
 
 
-def write_report(path: Path, cells: list[dict[str, Any]]) -> None:
-    path.write_text(render(cells), encoding="utf-8")
+def write_report(path: Path, cells: list[dict[str, Any]], provenance: dict[str, str] | None = None) -> None:
+    path.write_text(render(cells, provenance=provenance), encoding="utf-8")

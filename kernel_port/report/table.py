@@ -39,16 +39,38 @@ def plain(cells: list[dict[str, Any]], out: TextIO) -> None:
     print(f"\n{summary(cells)}", file=out)
 
 
-def markdown(cells: list[dict[str, Any]], out: TextIO) -> None:
-    print("| scenario | variant | expected | verdict | match | executions | complete | seconds |", file=out)
-    print("|---|---|---|---|---|---:|---|---:|", file=out)
+def bounds(c: dict[str, Any]) -> str:
+    """What a cell's search covered: preemption bound, fault budget, memory model (a cell from
+    an older saved run without them says so)."""
+    if "fault_budget" not in c:
+        return "-"
+    pre = c.get("preemption_bound")
+    limit = "any" if pre is None else f"<= {pre}"
+    return f"{limit} preemptions, <= {c['fault_budget']} faults, {c.get('memory_model') or 'sc'}"
+
+
+def markdown(cells: list[dict[str, Any]], out: TextIO, provenance: dict[str, str] | None = None) -> None:
+    from ..review import matrix_summary
+
+    per_patch = matrix_summary(cells)
+    if per_patch:
+        print("## What each patch does (against its base, from these cells)", file=out)
+        print(file=out)
+        for row in per_patch:
+            print(f"* **{row['variant']}** against {row['base']}: {row['answer']}", file=out)
+        print(file=out)
+    print("| scenario | variant | expected | verdict | match | executions | complete | bounds | seconds |", file=out)
+    print("|---|---|---|---|---|---:|---|---|---:|", file=out)
     for c in cells:
         print(
             f"| {c['scenario']} | {c['variant']} | {c['expected']} | {_verdict(c)} | {MATCH[c['match']]} | "
-            f"{c['executions']} | {'yes' if c['complete'] else 'no'} | {c['seconds']:.2f} |",
+            f"{c['executions']} | {'yes' if c['complete'] else 'no'} | {bounds(c)} | {c['seconds']:.2f} |",
             file=out,
         )
     print(f"\n{summary(cells)}", file=out)
+    if provenance:
+        print(file=out)
+        print("Produced by " + "; ".join(f"{k}: {v}" for k, v in provenance.items()) + ".", file=out)
 
 
 def rich_table(cells: list[dict[str, Any]], out: TextIO) -> None:
