@@ -86,3 +86,72 @@ def test_report_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     subprocess.run([*base, f"--screenshot={shot}", url2], capture_output=True, timeout=60, check=True)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+# -- the report's answer and its frozen grid (issue 19, item 5) -----------------------------------------
+
+PATCH_CELLS = [
+    "--scenario",
+    "irq_work.tick-kick-lockup",
+    "--scenario",
+    "x86.vector-overwrite",
+    "--scenario",
+    "x86.vfio-overwrite",
+    "--scenario",
+    "engine.irqs-off",
+]
+
+
+@pytest.fixture(scope="module")
+def patch_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("html") / "patches.html"
+    assert main(["matrix", *PATCH_CELLS, "--html", str(path)]) == 0
+    return path
+
+
+def test_report_answers_first_and_says_where_it_came_from(patch_report: Path) -> None:
+    text = patch_report.read_text()
+    # provenance, then the per-patch answer, then the kernel grid, then the engine self-tests
+    assert 'id="provenance"' in text and "commit: " in text and "python: " in text and "options: --scenario" in text
+    order = [text.index(x) for x in ('id="provenance"', 'id="patch-summary"', 'id="kernel"', 'id="engine"')]
+    assert order == sorted(order)
+    row = text.split('data-variant="pre-76a33061+76a33061+herton-rfc"><td')[1].split("</tr>")[0]
+    assert 'class="back">irq_work.tick-kick-lockup' in row  # brings back, from the explorer's cells
+    # each patched column right after its base
+    heads = re.findall(r'<th class="variant" data-variant="([^"]+)"', text.split('id="engine"')[0])
+    assert heads.index("pre-76a33061+76a33061") == heads.index("pre-76a33061") + 1
+    assert heads.index("pre-76a33061+76a33061+herton-rfc") == heads.index("pre-76a33061+76a33061") + 1
+    # an OK cell says what its search covered, memory model included
+    ok = text.split('data-scenario="x86.vfio-overwrite" data-variant="v6.17"')[1].split("</td>")[0]
+    assert re.search(r'class="bounds">\d+ runs, any preemptions, &le;0 faults, sc<', ok)
+
+
+@pytest.mark.browser
+def test_frozen_headers_and_summary_in_headless_chromium(patch_report: Path, tmp_path: Path) -> None:
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no Chromium on PATH (Debian: apt-get install chromium); .ci/run installs it")
+    base = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=520,300",  # small: the grid must scroll both ways
+    ]
+    url = patch_report.as_uri() + "#probe-frozen"
+    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert 'data-ready="1"' in dom, "the page script did not run"
+    wrap = re.search(r'<div class="grid-wrap" id="matrix-wrap"([^>]*)>', dom)
+    assert wrap is not None
+    attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', wrap.group(1)))
+    top, left = (int(x) for x in attrs["scrolled"].split(","))
+    assert top > 0 and left > 0, f"the grid did not scroll: {attrs}"
+    # scrolled to the far corner, the header row and the scenario column are still at the grid's edge
+    assert 0 <= int(attrs["head-offset"]) <= 2, attrs
+    assert 0 <= int(attrs["col-offset"]) <= 2, attrs
+    # the summary is rendered, with the answer for the RFC on the old tree
+    summary = dom.split('id="patch-summary"')[1].split("</table>")[0]
+    assert "pre-76a33061+76a33061+herton-rfc" in summary and "irq_work.tick-kick-lockup" in summary
