@@ -7,7 +7,9 @@ Options, each with an ini twin (the command line wins):
 option                 ini              meaning
 =====================  ===============  ==========================================================
 ``--kp-variant V``     ``kp_variant``   run only tests for these variants (repeat, or comma
-                                        separated); the default variant of ``kport.check``
+                                        separated; names or shell patterns, as ``kport matrix
+                                        -V`` takes them: ``'v6.17*'``); one exact name is the
+                                        default variant of ``kport.check``
 ``--kp-strategy S``    ``kp_strategy``  dfs (default), random, pct or hypothesis
 ``--kp-seed N``        ``kp_seed``      seed of the sampling strategies; random when unset, and
                                         printed in the run header so that a run can be repeated
@@ -23,8 +25,10 @@ The ``kport`` fixture runs scenarios::
         kport.check("irq_work.lost-self-ipi", "v6.17+herton-rfc")   # expects the corpus cell
 
 ``check`` compares the verdict with ``expect`` (default: the scenario's expected cell for the
-variant, else OK).  When it differs, the test fails with the verdict, the replay token and a
-``--kp-replay`` command line, and the report gets a section with the trace in CPU columns.
+variant, else OK).  When it differs, the test fails with the verdict, the replay token, a
+``--kp-replay`` option and the pytest command line that repeats the test with it, and the report
+gets a section with the trace in CPU columns.  tests/test_matrix.py runs every corpus cell
+through this fixture, so a failing cell prints the same.
 """
 
 from __future__ import annotations
@@ -72,6 +76,9 @@ class Settings:
             raise pytest.UsageError("--kp-variant: empty variant name (name a variant, e.g. --kp-variant=v6.17)")
         if self.variants:
             _check_variants(self.variants, "--kp-variant" if cli_v else _ini(config, "kp_variant"))
+        # Exact names, and shell patterns as `kport matrix -V` takes them ('v6.17*').
+        self.exact: list[str] = [v for v in self.variants if not _is_pattern(v)]
+        self.patterns: list[str] = [v for v in self.variants if _is_pattern(v)]
         ini_strategy = str(config.getini("kp_strategy") or "").strip()
         self.strategy: str = config.getoption("kp_strategy") or ini_strategy or "dfs"
         if self.strategy not in STRATEGIES:
@@ -115,15 +122,37 @@ class Settings:
                     raise pytest.UsageError(f"{where}: the token's {what}: {e.one_line()}") from None
 
 
+def _is_pattern(v: str) -> bool:
+    return any(ch in v for ch in "*?[")
+
+
 def _check_variants(names: list[str], where: str) -> None:
+    """Exact names must parse; a pattern must match a variant some scenario has a cell for
+    (the rules of ``kport matrix -V``)."""
+    import fnmatch
+
     from .engine.errors import KportError
     from .variants import parse_variant
 
     for v in names:
+        if _is_pattern(v):
+            from .scenario import scenarios
+
+            known = {name for sc in scenarios().values() for name in sc.expect}
+            if not any(fnmatch.fnmatchcase(k, v) for k in known):
+                raise pytest.UsageError(f"{where}: no variant matches '{v}'; 'kport list' shows them all")
+            continue
         try:
             parse_variant(v)
         except KportError as e:
             raise pytest.UsageError(f"{where}: {e.one_line()}") from None
+
+
+def selects(settings: Settings, variant: str) -> bool:
+    """Whether ``--kp-variant`` keeps a test of ``variant`` (an exact name or a pattern matches)."""
+    import fnmatch
+
+    return variant in settings.exact or any(fnmatch.fnmatchcase(variant, p) for p in settings.patterns)
 
 
 _SETTINGS = pytest.StashKey[Settings]()
@@ -165,7 +194,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for it in items:
         v = _variant_of(it)
-        (drop if v is not None and v not in s.variants else keep).append(it)
+        (drop if v is not None and not selects(s, v) else keep).append(it)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -199,8 +228,8 @@ class Kport:
 
         s = self.settings
         sc = get_scenario(scenario)
-        if variant is None and len(s.variants) == 1:
-            variant = s.variants[0]
+        if variant is None and len(s.variants) == 1 and s.exact:
+            variant = s.exact[0]
         prog = program(scenario, variant, faults=faults)
         want = expect or sc.expected(prog.variant) or "OK"
         if want not in WANT:
@@ -230,6 +259,9 @@ class Kport:
         if r.token:
             lines.append(f"Replay:   kport replay {r.token}")
             lines.append(f"In pytest: --kp-replay={r.token}")
+            lines.append(f"Repeat:   python -m pytest '{self.node.nodeid}' --kp-replay={r.token}")
+        elif r.verdict == "ok":
+            lines.append("(an OK verdict has no counterexample: nothing to replay)")
         tr = annotated_trace(prog, r)
         if tr is not None:
             self.node.stash.setdefault(_TRACE_KEY, []).append(tr["text"] + f"\nReplay: kport replay {r.token}\n")

@@ -109,3 +109,47 @@ def test_bad_ini_value_is_a_usage_error(plugin_ok: pytest.Pytester) -> None:
     plugin_ok.makepyfile(test_a="def test_x(): pass")
     res = _run(plugin_ok)
     assert res.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_variant_takes_matrix_patterns(plugin_ok: pytest.Pytester) -> None:
+    """--kp-variant takes the names and shell patterns `kport matrix -V` takes (issue 19)."""
+    plugin_ok.makepyfile(test_a=TESTS)
+    res = _run(plugin_ok, "--kp-variant=v6.17*", "-v")
+    res.assert_outcomes(passed=3, deselected=1)  # both v6.17 cells and the plain test; not v6.16
+    res = _run(plugin_ok, "--kp-variant=v6.1[67]", "-v")  # a whole name must match: not v6.17+herton-rfc
+    res.assert_outcomes(passed=3, deselected=1)
+    plugin_ok.makeini("[pytest]\nkp_variant = *herton-rfc\n")
+    res = _run(plugin_ok, "-v")
+    res.assert_outcomes(passed=2, deselected=2)
+    res = _run(plugin_ok, "--kp-variant=v9.*")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*--kp-variant: no variant matches 'v9.*'*"])
+
+
+def test_failing_matrix_cell_prints_trace_and_replay(plugin_ok: pytest.Pytester) -> None:
+    """A cell of tests/test_matrix.py that differs prints its trace and the --kp-replay= line."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    plugin_ok.makepyfile(test_matrix=(here / "test_matrix.py").read_text())
+    # The corpus expects BUG here; pretend it expected OK, for this run only.
+    plugin_ok.makeconftest(
+        "from kernel_port.scenario import get_scenario\n"
+        "sc = get_scenario('engine.lost-ipi')\n"
+        "_old = dict(sc.expect)\n"
+        "sc.expect = {'v6.17': 'OK'}\n"
+        "def pytest_unconfigure(config):\n"
+        "    sc.expect = _old\n"
+    )
+    res = _run(plugin_ok, "-k", "test_cell and engine.lost-ipi")
+    res.assert_outcomes(failed=1)
+    res.stdout.fnmatch_lines(
+        [
+            "*engine.lost-ipi on v6.17: expected OK, got BUG (by dfs)*",
+            "*In pytest: --kp-replay=kp*",
+            "*Repeat:   python -m pytest 'test_matrix.py::test_cell?engine.lost-ipi@v6.17?' --kp-replay=kp*",
+            "*kernel_port counterexample*",
+            "*CPU0*CPU1*",
+            "*IPI LOST*",
+        ]
+    )
