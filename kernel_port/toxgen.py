@@ -12,7 +12,8 @@ variant name in ``KP_VARIANT``, so the mapping never has to be inverted.
 
 Environments: ``lint`` (ruff check; mypy strict on the engine), ``tests`` (the test suite
 under coverage), ``variant-*`` (the corpus matrix for one variant, under coverage, through
-the pytest plugin's ``--kp-variant``), and ``coverage`` (combine every environment's data and
+the pytest plugin's ``--kp-variant``; it installs only the ``matrix`` extra, pytest and
+pytest-timeout, not the reviewer's tree-sitter, matplotlib or Dask), and ``coverage`` (combine every environment's data and
 report; coverage's ``paths`` in pyproject.toml merges site-packages with the source tree).
 """
 
@@ -82,6 +83,7 @@ def render(vs: list[str]) -> str:
     for v, e in zip(vs, envs, strict=True):
         out.append(f"[testenv:{e}]")
         out.append(f"description = the corpus matrix for {v}")
+        out.append("extras = matrix")
         out.append("set_env =")
         out.append("    {[testenv]set_env}")
         out.append(f"    KP_VARIANT = {v}")
