@@ -262,7 +262,7 @@ def plan(
             for h in fd.hunks:
                 if tree is None and fd.path in ports:
                     _pinned_check(h, ports[fd.path])
-                if h.file_scope:
+                if h.file_scope and fd.path in ports:
                     imp.file_scope.append((fd.path, h.index))
                 for f in h.functions:
                     t = next((t for t in imp.touches if (t.function, t.file) == (f, fd.path)), None)
