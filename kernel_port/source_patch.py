@@ -34,7 +34,7 @@ from typing import Any
 
 from .engine.errors import UsageError
 from .engine.kfunc import kfunc_of
-from .patchmail import FileDiff, Hunk, map_from_headers, map_with_tree, read
+from .patchmail import FileDiff, Hunk, PatchInputError, map_from_headers, map_with_tree, read
 from .variants import parse_variant
 
 _WORD = re.compile(r"[A-Za-z_]\w*|\d+")
@@ -220,7 +220,10 @@ def source_patch(
     v, fn = find_port(name, variant)
     fr = kfunc_of(fn)
     assert fr is not None
-    mails = read(patch_file)
+    try:
+        mails = read(patch_file)
+    except PatchInputError as e:
+        raise PatchInputError(f"--patch {e.one_line()}") from None
     tree = kernel_tree or os.environ.get("KPORT_KERNEL_TREE")
     where = "--kernel-tree" if kernel_tree else "$KPORT_KERNEL_TREE"
     root = Path(tree).expanduser() if tree else None
