@@ -2,7 +2,7 @@
 """An argv-level fuzz of the ``kport`` command line, every subcommand (issue 21).
 
 Hypothesis draws command lines from a grammar of every subcommand (list, check, replay,
-matrix, explain, source, cover, simulate) with every option, each option with good and
+matrix, explain, source, cover, simulate, review, ablate, patch import) with every option, each option with good and
 hostile values (empty strings, control characters, long names, NaN, huge numbers, paths
 that do not exist or are folders, tokens cut short or damaged), plus stray words.  Each one
 runs through ``kernel_port.cli.main`` in-process, and must
@@ -73,6 +73,8 @@ GOOD = {
     "size": ["small", "full"],
     "address": ["tcp://127.0.0.1:1"],
     "function": ["irq_work_queue", "llist_add", "smp_call_function_single"],
+    "patch": ["herton-rfc", "tick-reraise", "csdlock-debug"],
+    "mail": [str(Path(__file__).resolve().parent / "data" / "patches" / "tick-rfc.mbox")],
 }
 BAD = {
     "scenario": ["nope", "", " ", "[", "é", f"engine.{ESC}abba", "x" * 3000, "-", "--json"],
@@ -86,6 +88,8 @@ BAD = {
     "size": ["", "huge", ESC],
     "address": ["localhost:8786", "", "tls://", ESC],
     "function": ["no_such_function", "", ESC, "x" * 3000],
+    "patch": ["nope", "", ESC, "herton-rfc:irq_work_tick", "x" * 3000],
+    "mail": ["/dev/null", "/", "", "/nonexistent.mbox", ESC],
 }
 VALUES = {k: st.one_of(st.sampled_from(GOOD[k]), st.sampled_from(BAD[k])) for k in GOOD}
 POSITIONAL_VALUES = {
@@ -131,6 +135,24 @@ OPTIONS: dict[str, list[tuple[str, str | None]]] = {
         ("--plot", "path"),
         ("--json", None),
     ],
+    # (kport review/ablate run the cached short search; patch import always gets --dry-run)
+    "review": [
+        ("--base", "variant"),
+        ("--scenario", "scenario"),
+        ("--seconds", "float"),
+        ("--json", None),
+        ("--markdown", None),
+        ("--mail", None),
+    ],
+    "ablate": [("--base", "variant"), ("-s", "scenario"), ("--json", None), ("--markdown", None)],
+    "patch": [
+        ("--name", "text"),
+        ("--base", "variant"),
+        ("--scenario", "scenario"),
+        ("--no-scenarios", None),
+        ("--kernel-tree", "path"),
+        ("--json", None),
+    ],
 }
 POSITIONAL = {
     "check": "scenario",
@@ -138,6 +160,9 @@ POSITIONAL = {
     "replay": "token",
     "source": "function",
     "simulate": "scenario",
+    "review": "patch",
+    "ablate": "patch",
+    "patch": "mail",
 }
 COMMANDS = [*OPTIONS, "bogus", "--help", ""]
 
@@ -149,6 +174,8 @@ def argvs(draw: st.DrawFn) -> list[str]:
     and now and then a stray word.  Failures shrink to good values and fewer words."""
     cmd = draw(st.sampled_from(COMMANDS))
     argv = [cmd] if cmd else []
+    if cmd == "patch" and draw(st.integers(0, 9)):
+        argv.append("import")
     if cmd in POSITIONAL and draw(st.integers(0, 9)):
         argv.append(draw(POSITIONAL_VALUES[POSITIONAL[cmd]]))
     options = OPTIONS.get(cmd, [])
@@ -165,6 +192,8 @@ def argvs(draw: st.DrawFn) -> list[str]:
             draw(st.integers(1 if argv else 0, len(argv))),
             draw(st.sampled_from(BAD["text"]) | st.text(alphabet=string.printable + "\x1b\x00é", max_size=6)),
         )
+    if cmd == "patch":
+        argv.append("--dry-run")  # never write into the clone's patches/
     return argv
 
 
@@ -246,7 +275,9 @@ def harness(tmp: Path) -> Iterator[None]:
                 cache[key] = real(program, "dfs", executions=5, seconds=0.2)
             return cache[key]
 
-        for mod in (cli, matrix_mod, explain_mod):
+        import kernel_port.review as review_mod
+
+        for mod in (cli, matrix_mod, explain_mod, review_mod):
             mp.setattr(mod, "check", check)
         traces: dict[tuple[str, str, str | None], str] = {}
         real_trace = store.trace_of

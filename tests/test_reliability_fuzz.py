@@ -194,3 +194,4 @@ def test_fuzz_command_line(tmp_path: Path) -> None:
     assert stats.cases >= CLI_N and stats.tracebacks == 0 and stats.problems == 0
     assert {0, 2} <= set(stats.codes) and len(stats.codes) >= 3, stats.codes  # successes, findings, mistakes
     assert set(stats.commands) >= {"list", "check", "replay", "matrix", "explain", "source", "cover", "simulate"}
+    assert set(stats.commands) >= {"review", "ablate", "patch"}  # issue 19
