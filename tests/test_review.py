@@ -302,3 +302,18 @@ def test_matrix_summary_from_cells() -> None:
             "answer": "fixes: a; leaves: c; brings back: b; no scenario reaches: g()",
         }
     ]
+
+
+def test_import_with_a_kernel_tree_maps_by_tree_sitter(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("tree_sitter_c")
+    from tests.test_worked_example import fake_tree
+
+    tree = fake_tree(tmp_path / "linux")
+    argv = ["patch", "import", str(TICK), "--name", "t3", "--kernel-tree", str(tree), "--no-scenarios", "--json"]
+    rc, out, err = run(capsys, *argv)
+    assert rc == 0, err
+    (p,) = json.loads(out)["patches"]
+    assert [h["functions"] for h in p["hunks"]] == [["irq_work_needs_cpu"], ["irq_work_tick"]]
+    assert "tree-sitter-c on the kernel tree" in (project / "patches" / "t3.py").read_text()
