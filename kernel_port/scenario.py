@@ -62,6 +62,7 @@ from .engine.core import Machine
 from .engine.errors import KernelViolation, ProjectError, ScenarioError, Signalled, UnknownNameError
 from .engine.token import register_patch_info
 from .replaytoken import patch_info
+from .scenario_frames import frame_methods
 from .variants import Variant, load_by_path, parse_variant, project_root
 
 BUG = "BUG"
@@ -150,6 +151,7 @@ class ScenarioProgram:
     def build(self, m: Machine) -> dict[int, Any]:
         hangcheck.arm(m)
         sc = self.scenario()
+        frame_methods(sc, Scenario)  # its callbacks show as rows under their caller
         k = self.variant_obj.instantiate(m) if self.variant_obj is not None else None
         m.kernel = k
         try:
