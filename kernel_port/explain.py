@@ -78,10 +78,18 @@ def _chains(rows: list[dict[str, Any]]) -> list[list[str]]:
     return out
 
 
-def render(tr: dict[str, Any], width: int) -> str:
+def render(tr: dict[str, Any], width: int | None = None, total: int | None = None) -> str:
+    """The annotated trace: CPU columns of ``width`` (or what fits a line of ``total``), then the
+    upstream C reference of each row."""
+    from .engine.trace import wrap
+
     n = tr["ncpus"]
     sep = " | "
     gutter = 5
+    if total is not None:
+        ref_w = min(56, max(24, total // 3))
+        width = max(12, (total - gutter - len(sep) * n - ref_w) // max(n, 1))
+    width = width or 44
     lines = [f"{tr['scenario']} on {tr['variant']}", ""]
     lines.append(
         " " * gutter + sep.join(f"CPU{c}".ljust(width) for c in range(n)) + sep + "upstream C (file:line function)"
@@ -90,11 +98,7 @@ def render(tr: dict[str, Any], width: int) -> str:
     last_step = None
     for r in tr["rows"]:
         text = "  " * r["depth"] + r["text"]
-        chunks = [text[i : i + width] for i in range(0, len(text), width)] or [""]
-        for i, chunk in enumerate(chunks):
-            if i:
-                chunk = " " * min(len(text) - len(text.lstrip()) + 2, width // 2) + chunk
-                chunk = chunk[:width]
+        for i, chunk in enumerate(wrap(text, width)):
             cells = [""] * n
             cells[r["cpu"]] = chunk
             g = ""
@@ -104,7 +108,8 @@ def render(tr: dict[str, Any], width: int) -> str:
             ref = ""
             if i == 0 and r["ref"]:
                 f = r["ref"]
-                ref = f"{f['file']}:{f['line']} {f['function']}()" if f["line"] else f"{f['file']} {f['function']}()"
+                line = r.get("line") or f["line"]
+                ref = f"{f['file']}:{line} {f['function']}()" if line else f"{f['file']} {f['function']}()"
                 if f["patch"]:
                     ref += f" [{f['patch']}]"
             lines.append(g.ljust(gutter) + sep.join(c.ljust(width) for c in cells) + sep + ref)
@@ -226,21 +231,38 @@ def words(tr: dict[str, Any], r: Result, sc: Any, v: Variant | None) -> str:
     return text + "\n"
 
 
-def explain(name: str, variant: str | None, faults: int | None = None, width: int = 44) -> tuple[int, str]:
+def explain(
+    name: str, variant: str | None, faults: int | None = None, width: int | None = None, short: bool = False
+) -> tuple[int, str]:
+    """``kport explain``: the annotated trace and the paragraph, ending with the decisive reads
+    (the race diagram's words, engine/../diagram.py); ``short``: the diagram instead of the trace."""
+    from .diagram import WIDTH, build
+    from .diagram import render as render_diagram
+    from .engine.trace import terminal_width
+
     sc = get_scenario(name)
     prog = program(name, variant, faults=faults)
     r = check(prog, "dfs", preemptions=prog.preemption_bound)
     head = f"{prog.name} on {prog.variant}: {r.verdict.upper()}\n"
     if r.counterexample is None or r.verdict == "ok":
         return EXIT[r.verdict], head + verdict_line(r) + "\nNothing to explain: no counterexample was found.\n"
+    total = terminal_width(width)
+    d = build(prog, r.counterexample.choices, width=min(total or WIDTH, WIDTH)) if r.verdict == "bug" else None
+    if short and d is not None:
+        body = render_diagram(d, verdict=verdict_line(r), width=min(total or WIDTH, WIDTH))
+        return EXIT[r.verdict], head + "\n" + body + f"\nReplay:   kport replay {r.token}\n"
     tr = annotated_trace(prog, r)
     assert tr is not None
-    body = render(tr, width)
-    text = head + "\n" + body + "\n" + words(tr, r, sc, prog.variant_obj) + f"\nReplay:   kport replay {r.token}\n"
+    body = render(tr, total=total)
+    text = head + "\n" + body + "\n" + words(tr, r, sc, prog.variant_obj)
+    if d is not None:
+        fill = min(total or 100, 100)
+        text += "\n" + textwrap.fill(" ".join(d.why.split()), fill) + "\n"
+    text += f"\nReplay:   kport replay {r.token}\n"
     return EXIT[r.verdict], text
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    rc, text = explain(args.scenario, args.variant, args.faults, args.width)
+    rc, text = explain(args.scenario, args.variant, args.faults, args.width, bool(getattr(args, "short", False)))
     print(text, end="")
     return rc

@@ -73,12 +73,12 @@ def _framed(bound: Any, frame: Frame) -> Any:
             return bound(*args, **kw)
         except KernelViolation as e:
             if cpu.m.tracing and st and st[-1] is frame:
-                cpu.m.emit(cpu, "fault", f"{e.kind}: {_raiser(e) or e.kind}")
+                cpu.m.emit(cpu, "violation", f"{e.kind}: {_raiser(e) or e.kind}")
             raise
         except AssertionError as e:
             if cpu.m.tracing and st and st[-1] is frame and _raised_here(e, bound):
                 text = str(e).split(",")[0][:60]
-                cpu.m.emit(cpu, "fault", f"assert fails{': ' + text if text else ''}")
+                cpu.m.emit(cpu, "violation", f"assert fails{': ' + text if text else ''}")
             raise
         finally:
             if st and st[-1] is frame:

@@ -59,7 +59,7 @@ def rows(m: Machine) -> list[Row]:
         depth = len(path)
         if kind == "call":
             text = "= " + text
-        elif kind == "fault":
+        elif kind in ("fault", "violation"):
             text = "!! " + text
         elif kind == "source":
             text = "~~ " + text
