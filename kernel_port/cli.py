@@ -44,7 +44,7 @@ from .engine.errors import (
 from .engine.explorer import STRATEGIES, Result, check, replay
 from .engine.token import Schedule, looks_like_token
 from .engine.token import parse as parse_token
-from .engine.trace import render_text
+from .engine.trace import render_text, terminal_width
 from .scenario import ScenarioNotLoaded
 
 EXIT = {"ok": 0, "bug": 1, "inconclusive": 3, "error": 4}
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     par.add_argument("--jobs", "-j", type=_jobs, help="split the dfs search over N worker processes (same result)")
     par.add_argument("--dask", type=_address, metavar="ADDRESS", help="split it over a Dask cluster (extra [dist])")
     ck.add_argument("--json", action="store_true")
-    ck.add_argument("--width", type=_width, default=44, help="trace column width")
+    ck.add_argument("--width", type=_width, help="line width (default: $COLUMNS, else the terminal's)")
 
     rp = sub.add_parser("replay", help="re-run one counterexample from its token or a saved result")
     rp.add_argument(
@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--variant", "-V", type=_name, help="replay on this variant instead of the token's (following its labels)"
     )
     rp.add_argument("--json", action="store_true")
-    rp.add_argument("--width", type=_width, default=44)
+    rp.add_argument("--width", type=_width, help="line width (default: $COLUMNS, else the terminal's)")
 
     mx = sub.add_parser("matrix", help="run every expected cell and compare")
     mx.add_argument("--scenario", "-s", action="append", default=[], type=_name)
@@ -195,7 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("scenario", type=_name)
     ex.add_argument("--variant", "-V", type=_name)
     ex.add_argument("--faults", type=_nonneg, help="fault budget (default: the scenario's)")
-    ex.add_argument("--width", type=_width, default=44, help="trace column width")
+    ex.add_argument("--width", type=_width, help="line width (default: $COLUMNS, else the terminal's)")
+    ex.add_argument("--short", action="store_true", help="the race diagram and the why instead of every step")
+
+    dg = sub.add_parser("diagram", help="the causal slice of the counterexample as a race diagram (mail-ready)")
+    dg.add_argument("scenario", type=_name)
+    dg.add_argument("--variant", "-V", type=_name)
+    dg.add_argument("--faults", type=_nonneg, help="fault budget (default: the scenario's)")
+    dg.add_argument("--width", type=_width, help="line width, 40 at least (default 72)")
 
     so = sub.add_parser("source", help="a ported function beside its C original from your kernel checkout")
     so.add_argument("function", type=_name)
@@ -401,7 +408,8 @@ def _check_environment(args: argparse.Namespace) -> None:
         from .store import store_dir
 
         store_dir()
-    if args.cmd in ("check", "matrix", "explain", "cover", "simulate", "replay", "patch", "review", "ablate"):
+    watched = ("check", "matrix", "explain", "diagram", "cover", "simulate", "replay", "patch", "review", "ablate")
+    if args.cmd in watched:
         from .hangcheck import seconds
 
         seconds()
@@ -419,7 +427,7 @@ def _warn_load_errors(args: argparse.Namespace) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.cmd in ("explain", "cover", "source") and isinstance(getattr(args, "variant", None), str):
+    if args.cmd in ("explain", "diagram", "cover", "source") and isinstance(getattr(args, "variant", None), str):
         _variant_flag(args.variant, "--variant")
     if args.cmd == "list":
         return cmd_list(args)
@@ -433,6 +441,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .explain import cmd_explain
 
         return cmd_explain(args)
+    if args.cmd == "diagram":
+        from .diagram import cmd_diagram
+
+        return cmd_diagram(args)
     if args.cmd == "source":
         from .source import cmd_source
 
@@ -526,12 +538,12 @@ def _progress_printer() -> Any:
     return show
 
 
-def _trace_for(program: Any, choices: list[int], verdict_line: str, width: int) -> str:
+def _trace_for(program: Any, choices: list[int], verdict_line: str, width: int | None) -> str:
     out, div = replay(program, choices)
     if out.machine is None:
         return ""
     title = f"{program.name} on {program.variant}"
-    return render_text(out.machine, verdict_line, width=width, title=title)
+    return render_text(out.machine, verdict_line, title=title, total=terminal_width(width))
 
 
 def _verdict_line(r: Result) -> str:
@@ -629,6 +641,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             if r.verdict == "error" and r.counterexample is not None and r.counterexample.traceback:
                 print()
                 print(r.counterexample.traceback, end="")
+            if r.verdict == "bug" and not interrupted:
+                from .diagram import diagram_of
+
+                print()
+                print(f"The race (kport diagram {prog.name} --variant {prog.variant}):")
+                print()
+                print(diagram_of(prog, r), end="")
             print()
             print(f"Coverage: {r.coverage}")
             print(f"Replay:   kport replay {r.token}")
@@ -772,7 +791,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     title = f"{sched.scenario} on {variant}"
     if variant != sched.variant:
         title += f" (schedule recorded on {sched.variant})"
-    print(render_text(out.machine, line, width=args.width, title=title), end="")
+    print(render_text(out.machine, line, title=title, total=terminal_width(args.width)), end="")
     if verdict == "error" and out.traceback:
         print()
         print(out.traceback, end="")
