@@ -71,6 +71,7 @@ class Recorded:
     scenario: Any = None  # the scenario instance that ran (None for a plain program)
     raw_writes: dict[int, set[Key]] = field(default_factory=dict)  # step -> scenario state CPU code stored
     raw_values: dict[tuple[int, Key], Any] = field(default_factory=dict)  # what it stored, when plain
+    raw_where: dict[tuple[int, Key], str] = field(default_factory=dict)  # in which function
 
 
 class _Sink:
@@ -78,6 +79,7 @@ class _Sink:
         self.steps: dict[int, set[Key]] = {}
         self.writes: dict[int, set[Key]] = {}
         self.values: dict[tuple[int, Key], Any] = {}  # (step, key) -> the plain value it stored
+        self.where: dict[tuple[int, Key], str] = {}  # (step, key) -> the function that stored it
         self.engine: list[Key] | None = None
 
     def note(self, key: Key) -> None:
@@ -93,6 +95,8 @@ class _Sink:
             self.writes.setdefault(cpu.m.nsteps, set()).add(key)
             if known:
                 self.values[(cpu.m.nsteps, key)] = value
+            fn = next((f.name for f in reversed(cpu.kstack) if not f.name.startswith("<")), "")
+            self.where[(cpu.m.nsteps, key)] = fn
 
 
 # The scenario's own Python state (``self.pulls``, a dict CPU code fills) as locations: what
@@ -170,7 +174,16 @@ def record(prog: Any, choices: list[int]) -> Recorded:
             finally:
                 memory.BUILDING[0] = None
     return Recorded(
-        m, out.kind or "", out.message, sink.steps, reads, check, held[-1] if held else None, sink.writes, sink.values
+        m,
+        out.kind or "",
+        out.message,
+        sink.steps,
+        reads,
+        check,
+        held[-1] if held else None,
+        sink.writes,
+        sink.values,
+        sink.where,
     )
 
 
@@ -257,6 +270,7 @@ class Execution:
     writers: dict[Key, list[int]]  # key -> steps that stored to it, in order
     raw_reads: dict[int, set[Key]]
     raw_values: dict[tuple[int, Key], Any] = field(default_factory=dict)
+    raw_where: dict[tuple[int, Key], str] = field(default_factory=dict)
 
     def step(self, n: int) -> Step:
         return self.steps[n - 1]
@@ -569,6 +583,7 @@ def compute(rec: Recorded) -> Slice:
     sc = rec.scenario
     ex = analyse(m, rec.raw_reads, rec.raw_writes)
     ex.raw_values = rec.raw_values
+    ex.raw_where = rec.raw_where
     steps = ex.steps
     last = len(steps)
     sender = _senders(ex)
@@ -795,7 +810,7 @@ class Line:
     step: int
     indent: int
     text: str
-    order: int  # position in the execution (row index), for interleaving the columns
+    order: float  # position in the execution (row index), for interleaving the columns
 
 
 def void_functions(m: Machine) -> set[str]:
@@ -854,19 +869,31 @@ def lines_of(sl: Slice, shown: set[int], extra: list[Line] | None = None) -> lis
     void = void_functions(ex.m)
     marked: set[int] = set()  # node ids (id()) to render
     show_rows: set[int] = set()
+    extra = list(extra or [])
     for n in shown:
         idx = _access_row(ex, n)
         if idx is None:
             continue
-        show_rows.add(idx)
-        # The violation a scenario function's frame recorded, where it happened.
         for i in ex.step(n).rows:
             if ex.rows[i].kind == "violation":
                 show_rows.add(i)
-                nd2: Node | None = ex.nodes[i]
-                while nd2 is not None and nd2.kind != "cpu":
-                    marked.add(id(nd2))
-                    nd2 = nd2.parent
+                v_nd: Node | None = ex.nodes[i]
+                while v_nd is not None and v_nd.kind != "cpu":
+                    marked.add(id(v_nd))
+                    v_nd = v_nd.parent
+        stores = sorted((k for (x, k) in ex.raw_where if x == n), key=repr)
+        if stores and idx not in _must_rows(sl, n):
+            # What matters in this step is the scenario's own state it stored (in a callback):
+            # drawn as that store, under the step's last row.
+            rs_n = ex.step(n).rows
+            last_row = next((i for i in rs_n if ex.rows[i].kind == "violation"), rs_n[-1] + 1) - 0.5
+            for k in stores:
+                v = ex.raw_values.get((n, k), "...")
+                fn = ex.raw_where.get((n, k), "")
+                text = f"{fn}: {label(ex.m, k)} = {v}" if fn else f"{label(ex.m, k)} = {v}"
+                extra.append(Line(ex.step(n).cpu, n, 1, text, last_row))
+            continue
+        show_rows.add(idx)
         nd: Node | None = ex.nodes[idx]
         while nd is not None and nd.kind != "cpu":
             marked.add(id(nd))
@@ -939,8 +966,28 @@ def lines_of(sl: Slice, shown: set[int], extra: list[Line] | None = None) -> lis
     for nd in ex.nodes:
         if nd.kind == "source" and nd.row in show_rows:
             out.append(Line(nd.cpu, ex.rows[nd.row].step, 0, _short(ex, nd.row, decode), nd.row))
-    out += extra or []
+    out += extra
     out.sort(key=lambda ln: ln.order)
+    return out
+
+
+def _ancestors(nd: Node) -> list[Node]:
+    out = []
+    p = nd.parent
+    while p is not None and p.kind != "cpu":
+        out.append(p)
+        p = p.parent
+    return out
+
+
+def _must_rows(sl: Slice, n: int) -> set[int]:
+    """Rows of step ``n`` that must be drawn as they are (a fault, the violation, a seed's)."""
+    ex = sl.ex
+    out = {i for i in ex.step(n).rows if ex.rows[i].kind in ("fault", "violation", "irq-enter", "source")}
+    if n in sl.seeds and not any(k[0] == SCENARIO for k in ex.raw_reads.get(n, ()) if type(k) is tuple):
+        idx = _access_row(ex, n)
+        if idx is not None:
+            out.add(idx)
     return out
 
 
@@ -1291,7 +1338,7 @@ def choose(sl: Slice, budget: int = MAX_ROWS, width: int = WIDTH, prog: Any = No
     def ok(cand: set[int]) -> tuple[bool, str]:
         key = frozenset(cand)
         if key not in cache:
-            cache[key] = check_partial(sl, prog, choices, cand)
+            cache[key] = check_partial(sl, prog, choices, drawn(sl, cand, ends))
         return cache[key]
 
     # The steps that must be there: the seeds, the faults, the races; fitted greedily.
@@ -1329,7 +1376,13 @@ def choose(sl: Slice, budget: int = MAX_ROWS, width: int = WIDTH, prog: Any = No
         if checking and verified and not ok(cand)[0]:
             continue
         shown = cand
-    return Diagram(sl, shown, lines_of(sl, shown, ends), rows_of(shown), verified, note)
+    return Diagram(sl, drawn(sl, shown, ends), lines_of(sl, shown, ends), rows_of(shown), verified, note)
+
+
+def drawn(sl: Slice, shown: set[int], ends: list[Line] | None = None) -> set[int]:
+    """The steps a diagram draws: the chosen steps and the first step of every call it shows
+    (a call row stands for its steps from its first one)."""
+    return set(shown) | {ln.step for ln in lines_of(sl, shown, ends) if ln.step}
 
 
 def check_partial(sl: Slice, prog: Any, choices: list[int], shown: set[int]) -> tuple[bool, str]:
@@ -1452,6 +1505,9 @@ def _why(d: Diagram, width: int) -> str:
         where = f"last stored at step {w} by CPU{ex.step(w).cpu} in {_call_of(ex, w)}" if w else "never stored"
         parts.append((end, f"the check '{sl.check}' read {label(m, key)}: {where}"))
     for cpu, fn, keys in sl.stuck:
+        mine = [st.n for st in ex.steps if st.cpu == cpu and st.kind == "cpu"]
+        if mine:
+            parts.append((end - 1, f"after step {mine[-1]} CPU{cpu} cannot go on"))
         for key, w in keys:
             last = f"last stored at step {w} by CPU{ex.step(w).cpu} in {_call_of(ex, w)}" if w else "never stored"
             parts.append(
@@ -1504,17 +1560,18 @@ def render(d: Diagram, *, verdict: str = "", width: int = WIDTH) -> str:
         out += "\n" + textwrap.fill(verdict, width, subsequent_indent="  ", break_long_words=False) + "\n"
     out += "\n" + d.why
     total = len(d.sl.ex.steps)
+    these = f"these {len(d.shown)} of the {total} steps" if len(d.shown) != 1 else f"this 1 of the {total} steps"
     if d.verified:
         note = (
-            f"Checked: these {len(d.shown)} of the {total} steps, replayed in this order as a partial schedule "
+            f"Checked: {these}, replayed in this order as a partial schedule "
             f"(each CPU runs only what program order needs before its next one; no other interrupt, event "
             f"or fault), end in the same {d.sl.kind}."
         )
     elif d.verified is None:
-        note = f"{len(d.shown)} of the {total} steps (not replayed on their own)."
+        note = f"Not replayed: {these}."
     else:
         note = (
-            f"Not checked: these {len(d.shown)} of the {total} steps, replayed on their own as a partial "
+            f"Not checked: {these}, replayed on their own as a partial "
             f"schedule, do not reach the {d.sl.kind} ({d.note}); the full trace (kport check) has every step."
         )
     out += "\n" + textwrap.fill(note, width, break_long_words=False) + "\n"

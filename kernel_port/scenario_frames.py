@@ -77,7 +77,9 @@ def _framed(bound: Any, frame: Frame) -> Any:
             raise
         except AssertionError as e:
             if cpu.m.tracing and st and st[-1] is frame and _raised_here(e, bound):
-                text = str(e).split(",")[0][:60]
+                text = str(e).split(",")[0]
+                if len(text) > 48:
+                    text = text[:48].rsplit(" ", 1)[0] + " ..."
                 cpu.m.emit(cpu, "violation", f"assert fails{': ' + text if text else ''}")
             raise
         finally:

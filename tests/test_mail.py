@@ -9,6 +9,7 @@ a token whose patch the receiver lacks names the patch, its title and link and h
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -88,3 +89,126 @@ def test_changed_code_is_noted(capsys: pytest.CaptureFixture[str], tokens: dict[
     s.label_crc = (s.label_crc or 0) ^ 1  # as if recorded from other code
     rc, out, _ = run(capsys, "replay", s.token())
     assert rc == 1 and "Note: the steps this replay ran differ from those the token was recorded with" in out
+
+
+# -- the race diagram (issue 20, parts 1 and 2) ----------------------------------------------------
+
+
+def _bug_cells() -> list[tuple[str, str]]:
+    from kernel_port.scenario import BUG, scenarios
+
+    return sorted(
+        (name, v) for name, sc in scenarios().items() for v in sc.expect if sc.expected(v) == BUG
+    )
+
+
+BUG_CELLS = _bug_cells()
+
+
+@pytest.mark.parametrize(("name", "variant"), BUG_CELLS, ids=[f"{n}@{v}" for n, v in BUG_CELLS])
+def test_every_bug_cell_has_a_checked_diagram(name: str, variant: str) -> None:
+    """Each corpus BUG cell's diagram fits 25 rows of 72 columns, and its steps, replayed in
+    their order as a partial schedule (nothing else forced, no other fault), end in the same
+    kind of violation.  Only properties are asserted: the counterexample's step count and the
+    steps chosen change with the engine."""
+    from kernel_port import diagram as D
+
+    prog = program(name, variant)
+    r = check(prog, "dfs", preemptions=prog.preemption_bound)
+    assert r.verdict == "bug" and r.counterexample is not None
+    d = D.build(prog, r.counterexample.choices)
+    assert len(d.text) <= D.MAX_ROWS, "\n".join(d.text)
+    assert all(len(line) <= D.WIDTH for line in d.text), "\n".join(d.text)
+    assert d.text[0].split()[0].startswith("CPU")
+    # The replay, again, outside the chooser: the drawn steps as a partial schedule.
+    ok, why = D.check_partial(d.sl, prog, r.counterexample.choices, d.shown)
+    assert ok and d.verified, why
+    assert d.shown and all(1 <= n <= len(d.sl.ex.steps) for n in d.shown)
+    # The words come from the slice: each names steps, and what was read or lost or waited on.
+    assert d.why.startswith("Why: ") and re.search(r"step \d+", d.why)
+    assert any(w in d.why for w in (" read ", " was lost", " spins in ")), d.why
+
+
+def test_diagram_command_and_check_output(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = run(capsys, "diagram", "smp.lost-ipi-waiter", "--variant", "v6.17")
+    assert rc == 1 and err == ""
+    assert "!! IPI LOST: send CALL_FUNCTION_SINGLE_VECTOR -> CPU1" in out
+    assert "!! spins forever in csd_lock_wait()" in out
+    assert "Why: at step" in out and "was lost" in out
+    assert "Checked: these" in out and "end in the same deadlock" in out
+    assert "Replay:   kport replay kp3:" in out
+    rc, out, _ = run(capsys, "check", "engine.irqs-on")
+    assert rc == 1 and "The race (kport diagram engine.irqs-on --variant v6.17):" in out
+    rc, out, _ = run(capsys, "explain", "engine.irqs-on", "--short")
+    assert rc == 1 and "Why: " in out and "Checked: these" in out and "upstream C" not in out
+
+
+def test_flags_are_decoded_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "diagram", "irq_work.rt-sleeping-lock", "--variant", "pre-b4c6f86")
+    assert rc == 1 and "PENDING|BUSY|type IRQ_WORK" in out
+    assert "0x23" not in out.split("Why:")[0]
+
+
+def test_explain_ends_with_the_decisive_reads(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "explain", "irq_work.lost-self-ipi", "--variant", "v6.17")
+    assert rc == 1
+    tail = out.split("\nReplay:")[0].rstrip().rsplit("\n\n", 1)[-1]
+    why = " ".join(tail.split())
+    assert why.startswith("Why: ")
+    assert "read raised_list[0].first = &work0.llist" in why and "so llist_add() returned false" in why
+    assert "IRQ_WORK_VECTOR -> CPU0 IPI that CPU0 sent in irq_work_queue(&work0) was lost" in why
+    assert "so irq_work_needs_cpu() returned false" in why
+
+
+# -- widths (issue 20, part 3) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [12, 20, 33, 44, 60])
+def test_wrapping_never_splits_a_name(width: int) -> None:
+    from kernel_port.engine.trace import words, wrap
+
+    texts = [
+        "      try_cmpxchg(raised_list[0].first): NULL -> &work0.llist",
+        "        = llist_add(&work0.llist, &raised_list[0]) -> true",
+        "    READ tick_cpu_sched[0].timer_expires_base -> 0x989680",
+        "  !! IPI LOST: send CALL_FUNCTION_SINGLE_VECTOR -> CPU1",
+        "generic_smp_call_function_single_interrupt()",
+    ]
+    names = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+    for text in texts:
+        lines = wrap(text, width)
+        assert "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
+        for line in lines:
+            # A line is longer than the width only when it holds one word that is.
+            assert len(line) <= width or len(words(line.strip(), width)) == 1, (text, width, lines)
+        # Every name of the text is on one line.
+        for name in names.findall(text):
+            assert any(name in line for line in lines), (name, lines)
+
+
+def test_traces_fit_the_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    rc, out, _ = run(capsys, "replay", Schedule("engine.irqs-on", "v6.17", 0, [0, 1, 3, 1, 1]).token())
+    trace = out.split("\n\nBUG")[0]
+    assert rc == 1 and all(len(line) <= 80 for line in trace.splitlines())
+    rc, out, _ = run(capsys, "check", "irq_work.lost-self-ipi", "--width", "60")
+    trace = out.split("\n\nBUG")[0]
+    assert rc == 1 and all(len(line) <= 60 or len(line.split()) <= 2 for line in trace.splitlines())
+    rc, _, err = run(capsys, "check", "engine.abba", "--width", "1000000000")
+    assert rc == 2 and "--width" in err and len(err.strip().splitlines()) == 1
+
+
+# -- the scenario's own code in traces (issue 20, part 5) ---------------------------------------------
+
+
+def test_a_scenario_callback_and_its_primitives_are_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "check", "irq_work.rt-sleeping-lock", "--variant", "pre-b4c6f86", "--width", "120")
+    assert rc == 1
+    trace = out.split("\n\nBUG")[0]
+    lines = trace.splitlines()
+    i = next(i for i, line in enumerate(lines) if "irq_work_single()" in line)
+    j = next(j for j, line in enumerate(lines) if "work_func()" in line)
+    k = next(k for k, line in enumerate(lines) if "!! sleeping-in-atomic: spin_lock()" in line)
+    assert i < j < k
+    indent = [len(lines[x]) - len(lines[x].lstrip()) for x in (i, j, k)]
+    assert indent[0] < indent[1] < indent[2]  # nested under their caller
