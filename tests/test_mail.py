@@ -188,7 +188,8 @@ def test_wrapping_never_splits_a_name(width: int) -> None:
 
 def test_traces_fit_the_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    rc, out, _ = run(capsys, "replay", Schedule("engine.irqs-on", "v6.17", 0, [0, 1, 3, 1, 1]).token())
+    r = check(program("engine.irqs-on"))
+    rc, out, _ = run(capsys, "replay", r.token or "")
     trace = out.split("\n\nBUG")[0]
     assert rc == 1 and all(len(line) <= 80 for line in trace.splitlines())
     rc, out, _ = run(capsys, "check", "irq_work.lost-self-ipi", "--width", "60")

@@ -17,17 +17,21 @@ The body is a sequence of fields, each a varint (LEB128) or a string (varint len
 head           flags (bit 0 label checksum, 1 options, 2 patches, 3 names in the body),
                bit 4: the fields after this one are raw-deflated (whichever is shorter),
                and the fault budget the schedule was found with, from bit 5 up
-choices        the schedule's runs: a count, then per run the choice and how many times it
-               repeats minus one.  Consecutive equal choices are the rule (one CPU runs on
-               and on), so a 120-step schedule is a handful of runs
+choices        the schedule's runs: a count, then per run the choice shifted left by one, its
+               low bit set when it repeats, and then how many times minus two.  Consecutive
+               equal choices are the rule (one CPU runs on and on), so a 120-step schedule is a
+               handful of runs
 names          (bit 3) scenario, variant
 labels         (bit 0) a 16-bit checksum of the schedule's step labels (who acted, the
                kernel function, the primitive, the object, in order)
 options        (bit 1) a small dict: count, then per entry a key ``[a-z][a-z0-9_]{0,15}`` and a
                tagged value (0 integer as zigzag varint, 1 string of at most 64 characters,
                2 false, 3 true); for the memory model (``mm``: ``sc``/``tso``) and bounds
-patches        (bit 2) per patch of the variant: name, title, link; what ``kport replay``
-               says when the receiver's checkout lacks the patch
+patches        (bit 2) per patch of the variant: its name (as its position in the variant,
+               0 then the name otherwise), title and link (0 as it is, 1 a lore message-id,
+               2 a commit on git.kernel.org); what ``kport replay`` says when the receiver's
+               checkout lacks the patch.  Deflating uses a preset dictionary of words common in
+               patch titles and links (``_ZDICT``), part of the format
 check          CRC-32 of the header text and of every field above, low 16 bits
 =============  ==============================================================================
 
@@ -138,8 +142,9 @@ class Schedule:
         runs = _runs(self.choices)
         w.uint(len(runs))
         for value, count in runs:
-            w.uint(value)
-            w.uint(count - 1)
+            w.uint(value << 1 | (count > 1))
+            if count > 1:
+                w.uint(count - 2)
         if flags & _F_NAMES:
             w.text(self.scenario)
             w.text(self.variant)
@@ -160,17 +165,24 @@ class Schedule:
                     w.text(v)
         if patches:
             w.uint(len(patches))
+            parts = [p.split(":", 1)[0] for p in self.variant.split("+")]
             for name, title, link in patches:
-                w.text(name)
+                # The name, as its position among the variant's parts when it is one of them.
+                pos = parts.index(name) if name in parts[1:] else 0
+                w.uint(pos)
+                if not pos:
+                    w.text(name)
                 w.text(title[:MAX_TEXT])
-                w.text(link[:MAX_TEXT])
+                tag, tail = _link_parts(link[:MAX_TEXT])
+                w.uint(tag)
+                w.text(tail)
         head = f"{VERSION}:{self.scenario}:{self.variant}:" if names_in_header else f"{VERSION}:::"
         rest = bytes(w.out)
         h = _Writer()
         h.uint(flags | self.faults << 5)
         check = zlib.crc32(bytes(h.out) + rest, zlib.crc32(head.encode())) & 0xFFFF
         rest += check.to_bytes(2, "big")
-        packed = zlib.compressobj(9, zlib.DEFLATED, -15)
+        packed = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=_ZDICT)
         deflated = packed.compress(rest) + packed.flush()
         if len(deflated) < len(rest):
             h = _Writer()
@@ -194,6 +206,31 @@ class Schedule:
             obj["l"] = idx
         raw = json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=True).encode()
         return "kp2:" + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+# How a patch's link is stored: as it is, or without the prefix every link of that kind has.
+_LINKS = ("", "https://lore.kernel.org/r/", "https://git.kernel.org/torvalds/c/")
+
+
+def _link_parts(link: str) -> tuple[int, str]:
+    for tag in (1, 2):
+        if link.startswith(_LINKS[tag]):
+            return tag, link[len(_LINKS[tag]) :]
+    return 0, link
+
+
+# The preset dictionary of kp3's deflated bodies: words that recur in patch titles and links,
+# so that a short body compresses at all.  Part of the format: changing it is a new version.
+_ZDICT = (
+    b"@intel.com@amd.com@suse.com@suse.de@gmail.com@redhat.com@huawei.com@google.com@infradead.org"
+    b"@linux.ibm.com@oracle.com@kernel.org@linutronix.de@noisy.programming.kicks-ass.net"
+    b"@gandalf.local.homelkml.iu.edu hypermail tglx@"
+    b"[PATCH] [PATCH v2 [RFC] [RFC PATCH] Revert \"irq_work: sched/rt: sched/core: sched/deadline: "
+    b"smp: x86/irq: x86/apic: x86/vector: genirq: tick/nohz: timers: nohz: cpu/hotplug: CPU hotplug, "
+    b"Fix Skip Handle Avoid Don't Make Use Add Remove Force Plug a the in on of for to when if not "
+    b"interrupt IPI irq_work raised list lazy work vector per-CPU thread PREEMPT_RT RT_PUSH_IPI push pull "
+    b"stall lockup race lost missed pending currently executing CPU offline callbacks before"
+)
 
 
 def labels_crc(labels: list[Label]) -> int:
@@ -280,7 +317,7 @@ def _parse_kp3(rest: str) -> Schedule:
     hw.uint(h & ~_DEFLATED)  # the check covers the fields as written before deflating
     hbytes = bytes(hw.out)
     if h & _DEFLATED:
-        d = zlib.decompressobj(-15)
+        d = zlib.decompressobj(-15, zdict=_ZDICT)
         try:
             raw = d.decompress(data[r.pos :], MAX_BODY)
         except zlib.error:
@@ -303,9 +340,11 @@ def _parse_kp3(rest: str) -> Schedule:
     nruns = r.uint("run count", MAX_RUNS)
     choices: list[int] = []
     for _ in range(nruns):
-        value = r.uint("choice", (1 << 31) - 1)
-        count = r.uint("run length", MAX_CHOICES - len(choices) - 1) + 1
-        choices.extend([value] * count)
+        v = r.uint("choice", (1 << 32) - 1)
+        count = r.uint("run length", MAX_CHOICES - len(choices) - 2) + 2 if v & 1 else 1
+        if len(choices) + count > MAX_CHOICES:
+            raise TokenError("malformed token: its schedule is longer than any kport writes")
+        choices.extend([v >> 1] * count)
     if flags & _F_NAMES:
         if scen:
             raise TokenError("malformed kp3 token: names both in its header and in its data")
@@ -329,8 +368,13 @@ def _parse_kp3(rest: str) -> Schedule:
                 options[key] = tag == 3
     patches: list[PatchInfo] = []
     if flags & _F_PATCHES:
+        parts = [p.split(":", 1)[0] for p in var.split("+")]
         for _ in range(r.uint("patch count", MAX_PATCHES)):
-            patches.append((r.text("patch name", MAX_NAME), r.text("patch title", MAX_TEXT), r.text("link", MAX_TEXT)))
+            pos = r.uint("patch position", len(parts) - 1)
+            name = parts[pos] if pos else r.text("patch name", MAX_NAME)
+            title = r.text("patch title", MAX_TEXT)
+            tag = r.uint("link kind", len(_LINKS) - 1)
+            patches.append((name, title, _LINKS[tag] + r.text("link", MAX_TEXT)))
     if not r.done():
         raise TokenError("malformed token: extra data after its fields")
     return Schedule(scen, var, faults, choices, {}, None, "kp3", options, patches, crc)
