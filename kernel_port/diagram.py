@@ -345,6 +345,11 @@ def analyse(
         if 1 <= r.step <= len(steps):
             steps[r.step - 1].rows.append(idx)
     for st in steps:
+        if st.kind == "irq" and not any(rs[i].kind == "irq-enter" for i in st.rows):
+            # An interrupt actor's step that enters no interrupt: the CPU's own step inside
+            # its handler (an engine may run those under the interrupt's actor).
+            st.kind = "cpu"
+    for st in steps:
         plain_write = any(rs[i].kind == "step" and rs[i].text.startswith("WRITE ") for i in st.rows)
         for k, w in st._acc:  # type: ignore[attr-defined]
             if k == FAULTS or _ctl(k):
@@ -1105,6 +1110,7 @@ class Target:
     actor: int
     label: tuple[str, str, str, str]
     values: list[int]
+    entry: bool = False  # an interrupt entry (matched by its vector)
 
 
 def targets(prog: Any, choices: list[int], ex: Execution, shown: set[int]) -> list[Target]:
@@ -1120,7 +1126,9 @@ def targets(prog: Any, choices: list[int], ex: Execution, shown: set[int]) -> li
     for st in ex.steps:
         if st.n in shown:
             lab = labels[i]
-            out.append(Target(st.n, st.actor, (lab[0], lab[1], lab[2], lab[3]), list(st.values)))
+            out.append(
+                Target(st.n, st.actor, (lab[0], lab[1], lab[2], lab[3]), list(st.values), st.kind == "irq")
+            )
         i += 1 + len(st.values)
     return out
 
@@ -1157,8 +1165,12 @@ class PartialSchedule:
 
     def _matches(self, m: Machine, a: int, t: Target) -> bool:
         lab = self._label(m, a)
-        if a >= m.ncpus:  # an interrupt or a source: the function it interrupts does not matter
+        if a >= 2 * m.ncpus or t.entry:
+            # An interrupt entry or a source: the function it interrupts does not matter.
             return (lab[0], lab[2], lab[3]) == (t.label[0], t.label[2], t.label[3])
+        if a >= m.ncpus:
+            # A step an engine runs under the interrupt's actor: the same actor, in the handler.
+            return lab[0] == t.label[0] and m.cpus[a - m.ncpus].nested_irqs > 0
         return lab == t.label
 
     def _next_of(self, cpu: int) -> Target | None:
@@ -1187,13 +1199,18 @@ class PartialSchedule:
         own = t.actor if t.actor < n else (t.actor - n if t.actor < 2 * n else m.sources[t.actor - 2 * n].cpu)
         order = [own] + [c for c in range(n) if c != own]
         for c in order:
-            if c not in enabled:
+            # The CPU's own step, or (on an engine that runs them under the interrupt's actor)
+            # the next step of the handler it is in; never a new interrupt.
+            a = c if c in enabled else n + c if (n + c in enabled and m.cpus[c].nested_irqs > 0) else -1
+            if a < 0:
                 continue
-            nxt = self._next_of(c)
-            if nxt is not None and self._matches(m, c, nxt):
+            nxt = self._next_of(a)
+            if nxt is not None and self._matches(m, a, nxt):
                 continue  # that CPU waits at its own next target
+            if a == n + c and m.cpus[c].apic.deliverable() is not None and m.cpus[c].irqs_on:
+                continue  # it would take a new interrupt
             self.last_cpu = c
-            return c
+            return a
         self.stuck = (
             f"before step {t.step} ({t.label[0]}: {t.label[2]} {t.label[3]}) no CPU could move on "
             f"(could: {', '.join(m.actor_name(a) for a in enabled)})"
