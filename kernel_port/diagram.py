@@ -1383,9 +1383,10 @@ def choose(sl: Slice, budget: int = MAX_ROWS, width: int = WIDTH, prog: Any = No
                 verified, note = ok(shown)
                 if verified:
                     break
-    # The rest of the budget, most important first (what stays checked, if it was).
+    # The rest of the budget, most important first (what stays checked, if it was); not what
+    # a CPU read of its own earlier stores (program order already says it).
     for n in order:
-        if n in shown:
+        if n in shown or _priority(sl, n)[0] > 2:
             continue
         cand = fits(shown, n)
         if cand is None:
