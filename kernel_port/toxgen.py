@@ -12,9 +12,10 @@ variant name in ``KP_VARIANT``, so the mapping never has to be inverted.
 
 Environments: ``lint`` (ruff check; mypy strict on the engine), ``tests`` (the test suite
 under coverage), ``variant-*`` (the corpus matrix for one variant, under coverage, through
-the pytest plugin's ``--kp-variant``; it installs only the ``matrix`` extra, pytest and
-pytest-timeout, not the reviewer's tree-sitter, matplotlib or Dask), and ``coverage`` (combine every environment's data and
-report; coverage's ``paths`` in pyproject.toml merges site-packages with the source tree).
+the pytest plugin's ``--kp-variant``; it installs only the ``matrix`` extra, pytest
+and pytest-timeout, not the reviewer's tree-sitter, matplotlib or Dask), and ``coverage``
+(combine every environment's data and report; coverage's ``paths`` in pyproject.toml merges
+site-packages with the source tree).
 """
 
 from __future__ import annotations
