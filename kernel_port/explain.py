@@ -92,7 +92,10 @@ def render(tr: dict[str, Any], width: int | None = None, total: int | None = Non
     width = width or 44
     lines = [f"{tr['scenario']} on {tr['variant']}", ""]
     lines.append(
-        " " * gutter + sep.join(f"CPU{c}".ljust(width) for c in range(n)) + sep + "upstream C (file:line function)"
+        " " * gutter
+        + sep.join(f"CPU{c}".ljust(width) for c in range(n))
+        + sep
+        + "upstream C (file:line of the access, else of the function)"
     )
     lines.append(" " * gutter + sep.join(("-" * len(f"CPU{c}")).ljust(width) for c in range(n)) + sep + "-" * 10)
     last_step = None
@@ -231,8 +234,29 @@ def words(tr: dict[str, Any], r: Result, sc: Any, v: Variant | None) -> str:
     return text + "\n"
 
 
+def _access_lines(prog: Any, choices: list[int], tr: dict[str, Any], kernel_tree: str | None) -> None:
+    """Give each row the upstream line of its access (report/lines.py), where it is known."""
+    import os
+
+    from .engine.trace import rows
+    from .report.lines import c_lines
+
+    tree = kernel_tree or os.environ.get("KPORT_KERNEL_TREE") or None
+    m = tr.get("machine")
+    if m is None:
+        return
+    lines = c_lines(prog, choices, rows(m), tree)
+    for r, line in zip(tr["rows"], lines, strict=False):
+        r["line"] = line
+
+
 def explain(
-    name: str, variant: str | None, faults: int | None = None, width: int | None = None, short: bool = False
+    name: str,
+    variant: str | None,
+    faults: int | None = None,
+    width: int | None = None,
+    short: bool = False,
+    kernel_tree: str | None = None,
 ) -> tuple[int, str]:
     """``kport explain``: the annotated trace and the paragraph, ending with the decisive reads
     (the race diagram's words, engine/../diagram.py); ``short``: the diagram instead of the trace."""
@@ -253,6 +277,7 @@ def explain(
         return EXIT[r.verdict], head + "\n" + body + f"\nReplay:   kport replay {r.token}\n"
     tr = annotated_trace(prog, r)
     assert tr is not None
+    _access_lines(prog, r.counterexample.choices, tr, kernel_tree)
     body = render(tr, total=total)
     text = head + "\n" + body + "\n" + words(tr, r, sc, prog.variant_obj)
     if d is not None:
@@ -263,6 +288,13 @@ def explain(
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    rc, text = explain(args.scenario, args.variant, args.faults, args.width, bool(getattr(args, "short", False)))
+    rc, text = explain(
+        args.scenario,
+        args.variant,
+        args.faults,
+        args.width,
+        bool(getattr(args, "short", False)),
+        getattr(args, "kernel_tree", None),
+    )
     print(text, end="")
     return rc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import pytest
 
@@ -213,3 +214,51 @@ def test_a_scenario_callback_and_its_primitives_are_rows(capsys: pytest.CaptureF
     assert i < j < k
     indent = [len(lines[x]) - len(lines[x].lstrip()) for x in (i, j, k)]
     assert indent[0] < indent[1] < indent[2]  # nested under their caller
+
+
+# -- the upstream line of each access (issue 20, part 2) ----------------------------------------------
+
+
+def test_explain_gives_the_line_of_each_access(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    rc, out, _ = run(capsys, "explain", "irq_work.lost-self-ipi", "--variant", "v6.17")
+    assert rc == 1
+    rows = [line for line in out.splitlines() if " | " in line]
+    read = next(line for line in rows if "READ raised_list[0].first -> &work0.llist" in line)
+    assert read.rstrip().endswith("include/linux/llist.h:238 llist_add_batch()")  # the READ_ONCE, not line 234
+    claim = next(line for line in rows if "atomic_fetch_or(work0.flags.counter)" in line)
+    assert claim.rstrip().endswith("kernel/irq_work.c:61 irq_work_claim()")
+    assert "upstream C (file:line of the access, else of the function)" in out
+
+
+def test_access_lines_from_your_kernel_tree(tmp_path: Any) -> None:
+    """With a kernel tree (--kernel-tree, $KPORT_KERNEL_TREE) the port is aligned with the C there."""
+    pytest.importorskip("tree_sitter_c")
+    from kernel_port.report import kfuncs_of
+    from kernel_port.report.lines import mapping
+    from kernel_port.variants import parse_variant
+
+    c = tmp_path / "kernel" / "irq_work.c"
+    c.parent.mkdir(parents=True)
+    body = [
+        "void irq_work_tick(void)",
+        "{",
+        "\tstruct llist_head *raised = this_cpu_ptr(&raised_list);",
+        "",
+        "\tif (!llist_empty(raised) && !arch_irq_work_has_interrupt())",
+        "\t\tirq_work_run_list(raised);",
+        "",
+        "\tif (!IS_ENABLED(CONFIG_PREEMPT_RT))",
+        "\t\tirq_work_run_list(this_cpu_ptr(&lazy_list));",
+        "\telse",
+        "\t\twake_irq_workd();",
+        "}",
+    ]
+    c.write_text("\n" * 99 + "\n".join(body) + "\n")  # the function at line 100 of this made-up tree
+    fn = kfuncs_of(parse_variant("v6.17").cls)["irq_work_tick"][1]
+    got = mapping(fn, str(tmp_path))
+    assert got["if not self.llist_empty(raised) and not self.arch_irq_work_has_interrupt():"] == 104
+    assert got["self.irq_work_run_list(raised)"] == 105
+    assert got["self.wake_irq_workd()"] == 110

@@ -31,17 +31,18 @@ class Row:
     irqs_on: bool
     func: str  # innermost kernel function, "" if none
     file: str
+    rec: int = -1  # the index of its record in Machine.trace (-1: a function's opening row)
 
 
 def rows(m: Machine) -> list[Row]:
     """Flatten a machine's raw trace into rows with function-entry rows added."""
     out: list[Row] = []
     last: dict[int, list[str]] = {}
-    for kind, cpu, kstack, _ctxd, text, step, irqs_on in m.trace:
+    for rec, (kind, cpu, kstack, _ctxd, text, step, irqs_on) in enumerate(m.trace):
         if kind == "source":
             # An event source fires beside the CPU, not inside what the CPU runs: the CPU's
             # call stack stays open (no function re-opened after it).
-            out.append(Row(step, cpu, 0, "~~ " + text, kind, irqs_on, "", ""))
+            out.append(Row(step, cpu, 0, "~~ " + text, kind, irqs_on, "", "", rec))
             continue
         path: list[Frame] = list(kstack)
         names = [f.name for f in path]
@@ -63,7 +64,9 @@ def rows(m: Machine) -> list[Row]:
             text = "!! " + text
         elif kind == "source":
             text = "~~ " + text
-        out.append(Row(step, cpu, depth, text, kind, irqs_on, inner.name if inner else "", inner.file if inner else ""))
+        out.append(
+            Row(step, cpu, depth, text, kind, irqs_on, inner.name if inner else "", inner.file if inner else "", rec)
+        )
     return out
 
 
