@@ -197,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--faults", type=_nonneg, help="fault budget (default: the scenario's)")
     ex.add_argument("--width", type=_width, help="line width (default: $COLUMNS, else the terminal's)")
     ex.add_argument("--short", action="store_true", help="the race diagram and the why instead of every step")
+    ex.add_argument(
+        "--kernel-tree", metavar="PATH", type=_file, help="your kernel checkout, for the C line of every access"
+    )
 
     dg = sub.add_parser("diagram", help="the causal slice of the counterexample as a race diagram (mail-ready)")
     dg.add_argument("scenario", type=_name)
