@@ -33,6 +33,13 @@ class Ran(Struct):
     work2 = field(0)
 
 
+class RanTwo(Struct):
+    """Which of the two callbacks ran (irq_work.lost-self-ipi-idle-cpu)."""
+
+    work0 = field(0)
+    work1 = field(0)
+
+
 class Task(Struct):
     """What the polling task on the nohz_full CPU waits for."""
 
@@ -119,7 +126,7 @@ class LostSelfIpiIdleCpu(Scenario):
     def setup(self, k: Any, m: Machine) -> None:
         m.lossy_vectors = frozenset({IRQ_WORK_VECTOR})
         assert k.tick_do_timer.raw("tick_do_timer_cpu") == 0, "CPU 0 keeps the time"
-        self.ran = Ran(name="ran")
+        self.ran = RanTwo(name="ran")
         self.works = [IRQ_WORK_INIT(self.work_func, name=f"work{i}") for i in range(2)]
         k.tick_event_source(1, budget=1, idle_only=True)
         m.eventually(
