@@ -528,6 +528,7 @@ class Slice:
     races: set[int] = field(default_factory=set)  # stores to, and overtaken reads of, what the verdict read
     cross: set[int] = field(default_factory=set)  # decisive reads from another CPU, and their stores
     cross_writer: dict[int, list[int]] = field(default_factory=dict)  # such a read -> the stores it read
+    hints: dict[int, str] = field(default_factory=dict)  # stuck CPU -> what it waits for, in words
 
 
 def _vector_number(m: Machine, name: str) -> int | None:
@@ -598,6 +599,7 @@ def compute(rec: Recorded) -> Slice:
     seeds.update(faults)
     check_reads: list[tuple[Key, int | None]] = []
     stuck: list[tuple[int, str, list[tuple[Key, int | None]]]] = []
+    hints: dict[int, str] = {}  # what a stuck CPU waits for, in the port's words
     final_keys: set[Key] = set()  # what the verdict read: races on these are followed both ways
     interest: set[int] = set()
     if not m.finishing and last:
@@ -631,6 +633,8 @@ def compute(rec: Recorded) -> Slice:
             keys = [k for k in dict.fromkeys(keys) if not _ctl(k)]
             waits = [(k, ex.writer(last + 1, k)) for k in keys]
             stuck.append((c.id, c.where().split(" (")[0], waits))
+            if c.wait_hint:
+                hints[c.id] = c.wait_hint
             final_keys.update(keys)
             mine = [st.n for st in steps if st.cpu == c.id and st.kind == "cpu"]
             if mine:
@@ -799,6 +803,7 @@ def compute(rec: Recorded) -> Slice:
         races,
         cross,
         cross_writer,
+        hints,
     )
 
 
@@ -1076,16 +1081,23 @@ def layout(lines: list[Line], ncpus: int, width: int = WIDTH) -> list[str]:
     last_step = None
     for ln in lines:
         text = " " * (unit * ln.indent) + ln.text
-        for i, chunk in enumerate(_cut(wrap(text, widths[ln.cpu]), widths[ln.cpu])):
-            cells = [""] * len(cpus)
-            cells[col[ln.cpu]] = chunk
+        j = col[ln.cpu]
+        # A name wider than its column may run on over the (empty) columns to its right on
+        # that row: it is never cut while the line has room for it.
+        room = width - gutter - sum(widths[c] + len(sep) for c in cpus[:j])
+        for i, chunk in enumerate(_cut(wrap(text, widths[ln.cpu]), room)):
             g = ""
             if i == 0 and ln.step and ln.step != last_step:
                 g = str(ln.step)
                 last_step = ln.step
-            out.append(
-                g.rjust(gutter - 1) + " " + sep.join(cells[j].ljust(widths[c]) for j, c in enumerate(cpus)).rstrip()
-            )
+            left = sep.join(" " * widths[c] for c in cpus[:j])
+            if len(chunk) > widths[ln.cpu]:
+                body = (left + sep if j else "") + chunk
+            else:
+                cells = [""] * len(cpus)
+                cells[j] = chunk
+                body = sep.join(cells[x].ljust(widths[c]) for x, c in enumerate(cpus))
+            out.append((g.rjust(gutter - 1) + " " + body).rstrip())
     return [o.rstrip() for o in out]
 
 
@@ -1250,8 +1262,8 @@ def end_lines(sl: Slice) -> list[Line]:
     end = len(ex.rows) + 1
     if sl.stuck:
         for cpu, where, keys in sl.stuck:
-            what = ", ".join(label(ex.m, k) for k, _w in keys) or "a store"
-            out.append(Line(cpu, 0, 0, f"!! spins forever in {where}: waits for {what} to change", end + cpu))
+            what = sl.hints.get(cpu) if len(keys) > 2 and sl.hints.get(cpu) else f"waits for {_waits(ex.m, keys)}"
+            out.append(Line(cpu, 0, 0, f"!! spins forever in {where}: {what}", end + cpu))
     elif sl.kind == "stall":
         for c in ex.m.cpus:
             state = "offline" if c.dead else "idle: nothing pending wakes it" if c.halted else ""
@@ -1268,6 +1280,16 @@ def end_lines(sl: Slice) -> list[Line]:
                 depth += 1
         out.append(Line(lst.cpu, lst.n, 1, _KIND_ROW.get(sl.kind, f"!! {sl.kind}"), end))
     return out
+
+
+def _waits(m: Machine, keys: list[tuple[Key, int | None]]) -> str:
+    """What a stuck CPU waits on, in a few words: its first locations, and how many more."""
+    names = [label(m, k) for k, _w in keys]
+    if not names:
+        return "a store"
+    if len(names) <= 2:
+        return " or ".join(names) + " to change"
+    return f"{names[0]}, {names[1]} or {len(names) - 2} more locations it read to change"
 
 
 def _companions(sl: Slice, n: int) -> set[int]:
@@ -1441,6 +1463,14 @@ def _call_of(ex: Execution, n: int) -> str:
     return text.split(" -> ")[0]
 
 
+def _by(ex: Execution, w: int) -> str:
+    """"by CPU1 in f()" for the step that stored, or the event source's name."""
+    st = ex.step(w)
+    if st.kind == "src":
+        return f"by {ex.m.actor_name(st.actor)}"
+    return f"by CPU{st.cpu} in {_call_of(ex, w)}"
+
+
 def _decided(ex: Execution, n: int, void: set[str]) -> str:
     """", so f() returned v" for the nearest shown call around step ``n`` whose result shows."""
     idx = _access_row(ex, n)
@@ -1493,9 +1523,7 @@ def _why(d: Diagram, width: int) -> str:
         if rd.writer is None:
             src = "its initial value"
         else:
-            wst = ex.step(rd.writer)
-            who = f"CPU{wst.cpu}" if wst.kind != "src" else m.actor_name(wst.actor)
-            src = f"stored at step {rd.writer} by {who} in {_call_of(ex, rd.writer)}"
+            src = f"stored at step {rd.writer} {_by(ex, rd.writer)}"
         val = _value(ex, rd.value, rd.key, decode) if rd.writer is not None else "it"
         parts.append(
             (
@@ -1520,14 +1548,29 @@ def _why(d: Diagram, width: int) -> str:
     for key, w in sl.check_reads:
         if w is None and type(key) is tuple and key[0] == SCENARIO:
             continue
-        where = f"last stored at step {w} by CPU{ex.step(w).cpu} in {_call_of(ex, w)}" if w else "never stored"
+        where = f"last stored at step {w} {_by(ex, w)}" if w else "never stored"
         parts.append((end, f"the check '{sl.check}' read {label(m, key)}: {where}"))
     for cpu, fn, keys in sl.stuck:
         mine = [st.n for st in ex.steps if st.cpu == cpu and st.kind == "cpu"]
         if mine:
             parts.append((end - 1, f"after step {mine[-1]} CPU{cpu} cannot go on"))
+        if len(keys) > 3:
+            # A spin loop's pause waits on all it read; the ones the slice drew say the most.
+            drawn = [(k, w) for k, w in keys if w is not None and w in shown]
+            rest = len(keys) - len(drawn[:2])
+            if drawn[:2]:
+                parts.append((end, f"CPU{cpu} spins in {fn} until one of the {len(keys)} locations it read changes"))
+            else:
+                parts.append(
+                    (end, f"CPU{cpu} spins in {fn} until one of the {len(keys)} locations it read changes, "
+                     "and nothing stores any of them again")
+                )
+            keys = drawn[:2]
+            if not keys:
+                continue
+            del rest
         for key, w in keys:
-            last = f"last stored at step {w} by CPU{ex.step(w).cpu} in {_call_of(ex, w)}" if w else "never stored"
+            last = f"last stored at step {w} {_by(ex, w)}" if w else "never stored"
             parts.append(
                 (
                     end,

@@ -126,8 +126,9 @@ def test_every_bug_cell_has_a_checked_diagram(name: str, variant: str) -> None:
     assert ok and d.verified, why
     assert d.shown and all(1 <= n <= len(d.sl.ex.steps) for n in d.shown)
     # The words come from the slice: each names steps, and what was read or lost or waited on.
-    assert d.why.startswith("Why: ") and re.search(r"step \d+", d.why)
-    assert any(w in d.why for w in (" read ", " was lost", " spins in ")), d.why
+    why = " ".join(d.why.split())
+    assert why.startswith("Why: ") and re.search(r"step \d+", why)
+    assert any(w in why for w in (" read ", " was lost", " spins in ")), why
 
 
 def test_diagram_command_and_check_output(capsys: pytest.CaptureFixture[str]) -> None:
