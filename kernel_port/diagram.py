@@ -897,11 +897,13 @@ def lines_of(sl: Slice, shown: set[int], extra: list[Line] | None = None) -> lis
             # drawn as that store, under the step's last row.
             rs_n = ex.step(n).rows
             last_row = next((i for i in rs_n if ex.rows[i].kind == "violation"), rs_n[-1] + 1) - 0.5
+            said = []
             for k in stores:
-                v = ex.raw_values.get((n, k), "...")
-                fn = ex.raw_where.get((n, k), "")
-                text = f"{fn}: {label(ex.m, k)} = {v}" if fn else f"{label(ex.m, k)} = {v}"
-                extra.append(Line(ex.step(n).cpu, n, 1, text, last_row))
+                name = k[1] if type(k) is tuple and k[0] == SCENARIO else label(ex.m, k)
+                said.append(f"{name} = {ex.raw_values[(n, k)]}" if (n, k) in ex.raw_values else name)
+            fn = next((ex.raw_where[(n, k)] for k in stores if ex.raw_where.get((n, k))), "")
+            text = (f"{fn}: " if fn else "") + "scenario sets " + ", ".join(said)
+            extra.append(Line(ex.step(n).cpu, n, 1, text, last_row))
             continue
         show_rows.add(idx)
         nd: Node | None = ex.nodes[idx]
@@ -1380,8 +1382,19 @@ def choose(sl: Slice, budget: int = MAX_ROWS, width: int = WIDTH, prog: Any = No
             cache[key] = check_partial(sl, prog, choices, drawn(sl, cand, ends))
         return cache[key]
 
-    # The steps that must be there: the seeds, the faults, the races; fitted greedily.
+    # What must be there whatever it costs: the failing step, the faults, a stuck CPU's last
+    # step (with the interrupt each ran in); then the other seeds and the races, as they fit.
     shown: set[int] = set()
+    ex = sl.ex
+    essential = set(sl.faults)
+    if not ex.m.finishing and ex.steps:
+        essential.add(ex.steps[-1].n)
+    for cpu, _fn, _keys in sl.stuck:
+        mine = [st.n for st in ex.steps if st.cpu == cpu and st.kind == "cpu"]
+        if mine:
+            essential.add(mine[-1])
+    for n in sorted(essential):
+        shown = with_(shown, n)
     for n in order:
         if _priority(sl, n)[0] == 0 and n not in shown:
             cand = fits(shown, n)
