@@ -1179,6 +1179,10 @@ class PartialSchedule:
 
     def _matches(self, m: Machine, a: int, t: Target) -> bool:
         lab = self._label(m, a)
+        if t.entry and m.ncpus <= a < 2 * m.ncpus:
+            cpu = m.cpus[a - m.ncpus]
+            if cpu.nested_irqs > 0 and not cpu.irqs_on:
+                return False  # the interrupt's actor would go on with the handler it is in
         if a >= 2 * m.ncpus or t.entry:
             # An interrupt entry or a source: the function it interrupts does not matter.
             return (lab[0], lab[2], lab[3]) == (t.label[0], t.label[2], t.label[3])
@@ -1211,7 +1215,9 @@ class PartialSchedule:
             return t.actor
         self.values = []
         own = t.actor if t.actor < n else (t.actor - n if t.actor < 2 * n else m.sources[t.actor - 2 * n].cpu)
-        order = [own] + [c for c in range(n) if c != own]
+        # The target's CPU first, then CPUs that still have targets, then the others.
+        later = {t2.actor % n if t2.actor < 2 * n else -1 for t2 in self.ts[self.pos :]}
+        order = [own] + sorted((c for c in range(n) if c != own), key=lambda c: (c not in later, c))
         for c in order:
             # The CPU's own step, or (on an engine that runs them under the interrupt's actor)
             # the next step of the handler it is in; never a new interrupt.
