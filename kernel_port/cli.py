@@ -629,6 +629,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     trace = ""
     if r.counterexample is not None and r.verdict in ("bug", "inconclusive", "error"):
         trace = _trace_for(prog, r.counterexample.choices, _verdict_line(r), args.width)
+        if r.verdict == "bug" and not interrupted and trace:
+            from .diagram import diagram_of
+
+            race = diagram_of(prog, r)
+            if race:
+                trace += f"\nThe race (kport diagram {prog.name} --variant {prog.variant}):\n\n{race}"
     saved = _save(r, trace, "check")
     if args.json:
         obj = r.to_json()
@@ -644,13 +650,6 @@ def cmd_check(args: argparse.Namespace) -> int:
             if r.verdict == "error" and r.counterexample is not None and r.counterexample.traceback:
                 print()
                 print(r.counterexample.traceback, end="")
-            if r.verdict == "bug" and not interrupted:
-                from .diagram import diagram_of
-
-                print()
-                print(f"The race (kport diagram {prog.name} --variant {prog.variant}):")
-                print()
-                print(diagram_of(prog, r), end="")
             print()
             print(f"Coverage: {r.coverage}")
             print(f"Replay:   kport replay {r.token}")
