@@ -629,12 +629,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     trace = ""
     if r.counterexample is not None and r.verdict in ("bug", "inconclusive", "error"):
         trace = _trace_for(prog, r.counterexample.choices, _verdict_line(r), args.width)
-        if r.verdict == "bug" and not interrupted and trace:
-            from .diagram import diagram_of
-
-            race = diagram_of(prog, r)
-            if race:
-                trace += f"\nThe race (kport diagram {prog.name} --variant {prog.variant}):\n\n{race}"
     saved = _save(r, trace, "check")
     if args.json:
         obj = r.to_json()
@@ -658,6 +652,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         if saved:
             print(f"Saved:    kport replay {saved}")
         print(f"({r.executions} executions in {r.seconds:.2f}s)")
+        if trace and r.verdict == "bug" and not interrupted:
+            from .diagram import diagram_of
+
+            race = diagram_of(prog, r)
+            if race:
+                print()
+                print(f"The race (kport diagram {prog.name} --variant {prog.variant}):")
+                print()
+                print(race, end="")
     if not interrupted and signals.received() is not None:
         # The signal came while the result was being saved: saved, printed, and stopped now.
         say(f"kport: {signals.stopped()} after the search had finished; its result is printed and saved")
