@@ -94,7 +94,7 @@ def test_matrix_mismatch_exits_1(capsys: pytest.CaptureFixture[str], monkeypatch
 def test_explain_links_rows_and_says_what_went_wrong(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run(capsys, "explain", "irq_work.tick-kick-lockup", "--variant", "pre-76a33061+76a33061+herton-rfc")
     assert rc == 1
-    assert "CPU0" in out and "CPU1" in out and "upstream C (file:line function)" in out
+    assert "CPU0" in out and "CPU1" in out and "upstream C (file:line of the access, else of the function)" in out
     # rows carry their C reference; the patched function links to the tree's original
     assert "kernel/irq_work.c:116 irq_work_queue()" in out
     assert "irq_work_tick() [herton-rfc]" in out
