@@ -322,8 +322,15 @@ def analyse(
             kind, cpu = "cpu", actor
         elif actor < 2 * n:
             kind, cpu = "irq", actor - n
-        else:
+        elif actor - 2 * n < len(m.sources):
             kind, cpu = "src", m.sources[actor - 2 * n].cpu
+        else:
+            # An actor this module does not know (an engine may add some): its CPU's step.
+            try:
+                c = m.actor_cpu(actor)
+            except (IndexError, AttributeError):
+                c = None
+            kind, cpu = "cpu", c if isinstance(c, int) else 0
         sets = [(k[1], v.bit_length() - 1) for k, _b, v in vals if type(k) is tuple and k[:1] == ("apic",) and v]
         steps.append(
             Step(
@@ -1214,7 +1221,12 @@ class PartialSchedule:
                 self.last_cpu = t.actor
             return t.actor
         self.values = []
-        own = t.actor if t.actor < n else (t.actor - n if t.actor < 2 * n else m.sources[t.actor - 2 * n].cpu)
+        if t.actor < 2 * n:
+            own = t.actor % n
+        elif t.actor - 2 * n < len(m.sources):
+            own = m.sources[t.actor - 2 * n].cpu
+        else:
+            own = 0
         # The target's CPU first, then CPUs that still have targets, then the others.
         later = {t2.actor % n if t2.actor < 2 * n else -1 for t2 in self.ts[self.pos :]}
         order = [own] + sorted((c for c in range(n) if c != own), key=lambda c: (c not in later, c))
