@@ -1132,6 +1132,7 @@ class Target:
     label: tuple[str, str, str, str]
     values: list[int]
     entry: bool = False  # an interrupt entry (matched by its vector)
+    cpu: int = 0  # the CPU it acts on
 
 
 def targets(prog: Any, choices: list[int], ex: Execution, shown: set[int]) -> list[Target]:
@@ -1148,7 +1149,7 @@ def targets(prog: Any, choices: list[int], ex: Execution, shown: set[int]) -> li
         if st.n in shown:
             lab = labels[i]
             out.append(
-                Target(st.n, st.actor, (lab[0], lab[1], lab[2], lab[3]), list(st.values), st.kind == "irq")
+                Target(st.n, st.actor, (lab[0], lab[1], lab[2], lab[3]), list(st.values), st.kind == "irq", st.cpu)
             )
         i += 1 + len(st.values)
     return out
@@ -1185,22 +1186,41 @@ class PartialSchedule:
         return (lab[0], lab[1], lab[2], lab[3])
 
     def _matches(self, m: Machine, a: int, t: Target) -> bool:
+        n = m.ncpus
         lab = self._label(m, a)
-        if t.entry and m.ncpus <= a < 2 * m.ncpus:
-            cpu = m.cpus[a - m.ncpus]
-            if cpu.nested_irqs > 0 and not cpu.irqs_on:
-                return False  # the interrupt's actor would go on with the handler it is in
-        if a >= 2 * m.ncpus or t.entry:
-            # An interrupt entry or a source: the function it interrupts does not matter.
+        if t.entry:
+            if n <= a < 2 * n:
+                cpu = m.cpus[a - n]
+                if cpu.nested_irqs > 0 and not cpu.irqs_on:
+                    return False  # the interrupt's actor would go on with the handler it is in
+            # An interrupt entry: the function it interrupts does not matter.
             return (lab[0], lab[2], lab[3]) == (t.label[0], t.label[2], t.label[3])
-        if a >= m.ncpus:
-            # A step an engine runs under the interrupt's actor: the same actor, in the handler.
-            return lab[0] == t.label[0] and m.cpus[a - m.ncpus].nested_irqs > 0
-        return lab == t.label
+        if 2 * n <= a < 2 * n + len(m.sources) or t.label[2] == "fire":
+            return (lab[0], lab[2], lab[3]) == (t.label[0], t.label[2], t.label[3])
+        if lab == t.label:
+            return True
+        # A step an engine runs under the interrupt's own actor: that actor, in the handler.
+        return a == t.actor and n <= a < 2 * n and m.cpus[a - n].nested_irqs > 0 and lab[0] == t.label[0]
 
-    def _next_of(self, cpu: int) -> Target | None:
+    def _context(self, m: Machine, a: int) -> int | None:
+        """The CPU whose code actor ``a`` would run next (None: an interrupt entry or a source)."""
+        n = m.ncpus
+        if a < n:
+            return a
+        if a < 2 * n:
+            cpu = m.cpus[a - n]
+            return cpu.id if cpu.nested_irqs > 0 and not cpu.irqs_on else None
+        if a < 2 * n + len(m.sources):
+            return None
+        name = self._label(m, a)[0]
+        mo = re.match(r"CPU(\d+)", name)
+        return int(mo.group(1)) if mo else None
+
+    def _next_for(self, m: Machine, a: int) -> Target | None:
+        """The next target that actor ``a`` would have to take (by its label's actor name)."""
+        name = self._label(m, a)[0]
         for t in self.ts[self.pos :]:
-            if t.actor == cpu:
+            if t.actor == a or t.label[0] == name:
                 return t
         return None
 
@@ -1213,36 +1233,31 @@ class PartialSchedule:
                 self.last_cpu = a
             return a
         t = self.ts[self.pos]
-        if t.actor in enabled and self._matches(m, t.actor, t):
-            self.pos += 1
-            self.values = list(t.values)
-            self.taken.append(t.step)
-            if t.actor < n:
-                self.last_cpu = t.actor
-            return t.actor
+        for a in [t.actor] + [x for x in enabled if x != t.actor]:
+            if a in enabled and self._matches(m, a, t):
+                self.pos += 1
+                self.values = list(t.values)
+                self.taken.append(t.step)
+                if a < n:
+                    self.last_cpu = a
+                return a
         self.values = []
-        if t.actor < 2 * n:
-            own = t.actor % n
-        elif t.actor - 2 * n < len(m.sources):
-            own = m.sources[t.actor - 2 * n].cpu
-        else:
-            own = 0
+        own = t.cpu
         # The target's CPU first, then CPUs that still have targets, then the others.
-        later = {t2.actor % n if t2.actor < 2 * n else -1 for t2 in self.ts[self.pos :]}
+        later = {t2.cpu for t2 in self.ts[self.pos :]}
         order = [own] + sorted((c for c in range(n) if c != own), key=lambda c: (c not in later, c))
         for c in order:
-            # The CPU's own step, or (on an engine that runs them under the interrupt's actor)
-            # the next step of the handler it is in; never a new interrupt.
-            a = c if c in enabled else n + c if (n + c in enabled and m.cpus[c].nested_irqs > 0) else -1
-            if a < 0:
-                continue
-            nxt = self._next_of(a)
-            if nxt is not None and self._matches(m, a, nxt):
-                continue  # that CPU waits at its own next target
-            if a == n + c and m.cpus[c].apic.deliverable() is not None and m.cpus[c].irqs_on:
-                continue  # it would take a new interrupt
-            self.last_cpu = c
-            return a
+            # What runs that CPU's own code next (its task, or the handler it is in); never an
+            # interrupt entry or an event source.
+            for a in enabled:
+                if self._context(m, a) != c:
+                    continue
+                nxt = self._next_for(m, a)
+                if nxt is not None and self._matches(m, a, nxt):
+                    continue  # that CPU waits at its own next target
+                if a < n:
+                    self.last_cpu = c
+                return a
         self.stuck = (
             f"before step {t.step} ({t.label[0]}: {t.label[2]} {t.label[3]}) no CPU could move on "
             f"(could: {', '.join(m.actor_name(a) for a in enabled)})"
