@@ -25,9 +25,14 @@ an operation is a tuple naming a primitive and its operands:
     ("ipi", cpu)             apic_send_IPI(cpu, TEST_VECTOR)     (may be lost: fault budget)
     ("cli", k)               local_irq_disable(); k reads of mem.v0; local_irq_enable()
     ("assert", v, val)       assert READ_ONCE(mem.v) != val
+    ("die",)                 local_irq_disable(); cpu_die(): the CPU goes offline for good
+    ("boot", cpu)            cpu_boot(cpu): wait until that CPU died, bring it up (it idles)
+    ("wake",)                mem.v2 = 1; wake_up_process(the kernel thread)
 
 TEST_VECTOR's handler runs ``handler`` (reads, writes, increments: "r", "w", "inc"), then
-EOI.  An optional event source raises TEST_VECTOR on a CPU while mem.v3 == 1 (budget 1).
+EOI.  A program with a "wake" has a kernel thread (SCHED_FIFO) on its last CPU that sleeps in
+schedule() until mem.v2 is set, then stores mem.v3 = 5.  An optional event source raises
+TEST_VECTOR on a CPU while mem.v3 == 1 (budget 1).
 The final state is every variable, counter and lock word, each CPU's log and the
 handlers' log.
 """
@@ -41,6 +46,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from kernel_port.engine import (
+    TASK_INTERRUPTIBLE,
     SimpleProgram,
     Struct,
     apic_eoi,
@@ -53,9 +59,12 @@ from kernel_port.engine import (
     atomic_set,
     atomic_t,
     cmpxchg,
+    cpu_boot,
+    cpu_die,
     cpu_relax,
     field,
     key_of,
+    kthread_create_on_cpu,
     local_irq_disable,
     local_irq_enable,
     raw_spin_lock,
@@ -64,7 +73,11 @@ from kernel_port.engine import (
     raw_spin_unlock,
     raw_spin_unlock_irqrestore,
     raw_spinlock_t,
+    rt_prio,
+    schedule,
+    set_current_state,
     smp_cond_load_acquire,
+    wake_up_process,
     xchg,
 )
 
@@ -97,7 +110,7 @@ class Spec:
     source: int = -1  # CPU a guarded event source raises TEST_VECTOR on (-1: none)
 
 
-BLOCKING = {"await", "cawait", "relax", "lock", "lockirq", "trylock"}
+BLOCKING = {"await", "cawait", "relax", "lock", "lockirq", "trylock", "die", "boot", "wake"}
 
 
 def uses(spec: Spec, kinds: set[str]) -> bool:
@@ -148,6 +161,20 @@ def make(spec: Spec) -> Any:
                     guard=lambda: mem.raw("v3") == 1,
                     keys=[key_of(mem, "v3")],
                 )
+
+            thread: list[Any] = []
+            if uses(spec, {"wake"}):
+                tc = spec.ncpus - 1
+
+                def kthread() -> None:
+                    while True:
+                        set_current_state(TASK_INTERRUPTIBLE)
+                        if mem.v2 != 0:
+                            break
+                        schedule()
+                    mem.v3 = 5
+
+                thread.append(kthread_create_on_cpu(m, tc, kthread, "kt", rt_prio(50)))
 
             def run_ops(c: int, ops: tuple[Any, ...]) -> None:
                 log = logs[c]
@@ -211,6 +238,15 @@ def make(spec: Spec) -> Any:
                     elif k == "assert":
                         got = getattr(mem, f"v{op[1]}")
                         assert got != op[2], f"CPU{c} read v{op[1]} = {got}"
+                    elif k == "die":
+                        local_irq_disable()
+                        cpu_die()
+                    elif k == "boot":
+                        if op[1] % spec.ncpus != c:
+                            cpu_boot(op[1] % spec.ncpus)
+                    elif k == "wake":
+                        mem.v2 = 1
+                        wake_up_process(thread[0])
                     else:
                         raise ValueError(op)
 
@@ -253,8 +289,10 @@ def steps_of(ops: tuple[Any, ...]) -> int:
             n += 3
         elif k == "if":
             n += 1 + max(steps_of(op[3]), steps_of(op[4]))
-        elif k == "ipi":
+        elif k in ("ipi", "wake"):
             n += 3
+        elif k == "die":
+            n += 2
         else:
             n += 1
     return n
@@ -289,6 +327,9 @@ def _op(depth: int) -> Any:
         st.tuples(st.sampled_from(["lock", "lockirq", "trylock"]), lock, var),
         st.tuples(st.just("ipi"), st.integers(0, 3)),
         st.tuples(st.just("cli"), st.integers(1, 2)),
+        st.tuples(st.just("die")),
+        st.tuples(st.just("boot"), st.integers(0, 3)),
+        st.tuples(st.just("wake")),
     )
     if depth <= 0:
         return simple
@@ -387,6 +428,10 @@ def random_op(rng: Any, depth: int = 1, asserts: bool = False) -> tuple[Any, ...
         return (k, rng.randrange(4))
     if k == "cli":
         return (k, rng.randint(1, 2))
+    if k == "die" or k == "wake":
+        return (k,)
+    if k == "boot":
+        return (k, rng.randrange(4))
     if k == "assert":
         return (k, v, rng.randint(1, 2))
     a = tuple(random_op(rng, depth - 1, asserts) for _ in range(rng.randint(0, 2)))

@@ -164,6 +164,18 @@ class CPU:
         # ((key, step), ...)) for a spin loop's pause, ("boot", cpu) for a bring-up that waits
         # for the target's death.  See dpor.py, "Guards".
         self.guard: Any = None
+        # The step (index in Machine.events) that handed the CPU's interrupted-level code its
+        # current run: the return from the interrupt that woke the halted CPU or ended its
+        # spin loop's pause, the bring-up that started it (-1: its own program).  The
+        # CPU's steps are ordered after it like program order (dpor.py).
+        # Per interrupt level (0: the CPU's own code; k: the k-th nested handler): the step
+        # that handed that level its current code -- the interrupt entry for a handler; for
+        # the CPU's own code, the return that woke it from halt or ended its spin loop's
+        # pause, or the bring-up that started it (-1: its own program).
+        self.ctrl: list[int] = [-1]
+        # Per level: the next step of that level is the first after a nested handler returned.
+        self.after_iret: list[bool] = [False]
+        self.woken = False  # the interrupt being delivered woke the CPU from halt
         self.dead = False
         self.program_done = False
         self.kstack: list[Frame] = []
@@ -212,6 +224,8 @@ class CPU:
         self.kstack = []
         self.entry = entry
         self.g = greenlet(self._main, parent=self.m.root)
+        self.ctrl = [len(self.m.events) - 1 if self.m.timed is None else -1]
+        self.after_iret = [False]
         self.booting = True
         self.pending = ((self.ctl, True), (self.apic_key, True))
         self.pending_what = "boot"
@@ -235,17 +249,26 @@ class CPU:
             self.take_interrupt(cmd)
 
     def take_interrupt(self, vec: int) -> None:
+        """Interrupt entry, the handler, irq_exit and the return.
+
+        Untimed, everything from the entry to the return (IRET) is the *interrupt thread* of
+        the CPU (the explorer's actor ``n + cpu``): while it runs, the interrupted code (actor
+        ``cpu``) cannot move, and the return is a step of its own that hands the CPU back
+        (it writes the CPU's control state, as the entry does)."""
         m = self.m
         name, handler = m.vectors.get(vec, (f"vector {vec:#04x}", None))
         nmi = vec == NMI_VECTOR
         saved_if = self.irqs_on
         self.irqs_on = False
+        woke = self.woken
+        self.woken = False
         # An interrupted spin loop re-reads when it resumes, as on hardware.
         self.wait = None
         self.reads = {}
         self.read_at = {}
         saved_await = (self.awaiting, self.await_what, self.wait_hint, self.guard)
-        if self.guard is not None and self.guard[0] == "relax":
+        abandoned = self.guard is not None and self.guard[0] == "relax"
+        if abandoned:
             # The pause of a spin loop ends with the interrupt: the loop reads again.
             saved_await = (None, "", "", None)
         self.awaiting = None
@@ -257,11 +280,14 @@ class CPU:
         self.ctx.append(kind)
         self.preempt_count += NMI_OFFSET if nmi else HARDIRQ_OFFSET
         self.nested_irqs += 1
+        self.ctrl.append(len(m.events) - 1 if timed is None else -1)
+        self.after_iret.append(False)
         if m.tracing:
             m.emit(self, "irq-enter", f"<{name}>")
         frame = Frame(f"<{name}>", "arch/x86/entry", "", None)
         self.kstack.append(frame)
         left_irq = False
+        done = False
         try:
             if handler is None:
                 raise RuntimeError(f"CPU{self.id}: no handler registered for vector {vec:#04x}")
@@ -274,12 +300,28 @@ class CPU:
             if not nmi:
                 for hook in m.irq_exit_hooks:
                     hook(self)
+            done = True
         finally:
             self.kstack.pop()
             if not left_irq:
                 self.preempt_count -= NMI_OFFSET if nmi else HARDIRQ_OFFSET
                 self.ctx.pop()
-            self.nested_irqs -= 1
+            if not done:
+                self.nested_irqs -= 1
+                self.ctrl.pop()
+                self.after_iret.pop()
+        iret = -1
+        if timed is None:
+            self.park(((self.ctl, True),), "iret")
+            iret = len(m.events) - 1
+        self.nested_irqs -= 1
+        self.ctrl.pop()
+        self.after_iret.pop()
+        self.after_iret[-1] = timed is None
+        if abandoned or woke:
+            # The code below goes on only because the interrupt ended its spin loop's pause
+            # or woke the CPU from halt (whatever runs next: the idle loop, a woken thread).
+            self.ctrl[-1] = iret
         self.irqs_on = saved_if
         if timed is not None:
             self.clock += timed.irq_exit_ns
@@ -386,11 +428,11 @@ class Machine:
         self.warnings: list[str] = []
         self.warned_once: set[Any] = set()
         # One record per step: (actor, accesses, values stored, guard, locations stored, value
-        # choices made).  The values stored are
+        # choices made, the step that handed a CPU its code: CPU.ctrl).  The values stored are
         # (key, before, after) for each field written in the step (an UPDATE's too), which the
         # explorer needs to tell what a wait would have seen in a reordered execution; the guard
         # is what enabled the step (CPU.guard, ("irq", cpu), ("src", index)) or None.
-        self.events: list[tuple[int, Accesses, list[tuple[Key, Any, Any]], Any, list[Key], list[int]]] = []
+        self.events: list[tuple[int, Accesses, list[tuple[Key, Any, Any]], Any, list[Key], list[int], int]] = []
         self.vals: list[tuple[Key, Any, Any]] = []  # values stored in the current step
         self.values: list[int] = []  # value choices made in the current step
         self.stores: list[Key] = []  # keys actually stored to in the current step
@@ -505,9 +547,21 @@ class Machine:
         self._started = True
 
     # -- explorer API --------------------------------------------------------
+    # Actors: 0..n-1 each CPU's own code; n..2n-1 an interrupt's arrival on each CPU;
+    # 2n..2n+S-1 the event sources; then, per interrupt level k = 1..irq_levels, the code of
+    # each CPU's level-k handler (its interrupt thread at that level: the handler, irq_exit,
+    # the return).  While a handler runs, the levels below it cannot move.
+    irq_levels = 2
+
     @property
     def nactors(self) -> int:
-        return 2 * self.ncpus + len(self.sources)
+        return 2 * self.ncpus + len(self.sources) + self.irq_levels * self.ncpus
+
+    def level_actor(self, cpu: int, level: int) -> int:
+        """The actor running CPU ``cpu``'s code at interrupt level ``level`` (0: its own)."""
+        if level == 0:
+            return cpu
+        return 2 * self.ncpus + len(self.sources) + (level - 1) * self.ncpus + cpu
 
     def actor_name(self, actor: int) -> str:
         n = self.ncpus
@@ -515,13 +569,26 @@ class Machine:
             return f"CPU{actor}"
         if actor < 2 * n:
             return f"irq@CPU{actor - n}"
-        return self.sources[actor - 2 * n].name
+        s = actor - 2 * n
+        if s < len(self.sources):
+            return self.sources[s].name
+        k, c = divmod(s - len(self.sources), n)
+        return f"CPU{c}/irq{k + 1}"
 
     def actor_cpu(self, actor: int) -> int | None:
+        """The CPU an actor runs on (an event source: the CPU it raises its vector on)."""
         n = self.ncpus
         if actor < 2 * n:
             return actor % n
-        return self.sources[actor - 2 * n].cpu
+        s = actor - 2 * n
+        if s < len(self.sources):
+            return self.sources[s].cpu
+        return (s - len(self.sources)) % n
+
+    def is_cpu_actor(self, actor: int) -> bool:
+        """Does the actor run a CPU's code or take its interrupts (not an event source)?"""
+        n = self.ncpus
+        return actor < 2 * n or actor >= 2 * n + len(self.sources)
 
     def cpu_enabled(self, cpu: CPU) -> bool:
         if cpu.dead or cpu.halted or cpu.wait is not None:
@@ -546,22 +613,46 @@ class Machine:
         return src.guard is None or bool(src.guard())
 
     def enabled(self) -> list[int]:
+        """The actors that can take a step now.  A CPU runs the code of its innermost
+        interrupt level (its own code at level 0), as that level's actor; an interrupt can
+        arrive when that code has interrupts on.  (Timed mode does not use this:
+        engine/timed.py schedules CPUs itself.)"""
         out = []
         cpus = self.cpus
         for cpu in cpus:
-            if not (cpu.dead or cpu.halted or cpu.wait is not None):
+            if not (cpu.dead or cpu.halted or cpu.wait is not None or cpu.nested_irqs):
                 if cpu.awaiting is None or cpu.awaiting():
                     out.append(cpu.id)
         n = self.ncpus
         for cpu in cpus:
             if cpu.apic.irr and self.irq_enabled(cpu):
+                if cpu.nested_irqs >= self.irq_levels:
+                    raise RuntimeError(
+                        f"CPU{cpu.id} could take an interrupt nested {cpu.nested_irqs + 1} deep; "
+                        f"the machine models {self.irq_levels} levels (Machine.irq_levels)"
+                    )
                 out.append(n + cpu.id)
         if self.sources:
             base = 2 * n
             for i, src in enumerate(self.sources):
                 if self.source_enabled(src):
                     out.append(base + i)
+        for cpu in cpus:
+            if cpu.nested_irqs and not cpu.dead and cpu.wait is None:
+                if cpu.awaiting is None or cpu.awaiting():
+                    out.append(self.level_actor(cpu.id, cpu.nested_irqs))
         return out
+
+    def step_cpu(self, actor: int) -> int:
+        """The CPU whose code ``actor``'s next step runs, or -1 for an interrupt's arrival
+        and an event source: what a preemption bound counts (a switch away from a CPU that
+        could still run costs one)."""
+        n = self.ncpus
+        if actor < n:
+            return actor
+        if actor < 2 * n + len(self.sources):
+            return -1
+        return (actor - 2 * n - len(self.sources)) % n
 
     def accesses(self, actor: int) -> Accesses:
         n = self.ncpus
@@ -571,11 +662,16 @@ class Machine:
         if actor < 2 * n:
             cpu = self.cpus[actor - n]
             return ((cpu.ctl, True), (cpu.apic_key, True))
-        return self.sources[actor - 2 * n].accesses
+        s = actor - 2 * n
+        if s < len(self.sources):
+            return self.sources[s].accesses
+        cpu = self.cpus[(s - len(self.sources)) % n]
+        return cpu.pending + (cpu.ctl_read,)
 
     def hw_state(self) -> tuple[int, ...]:
         """What decides whether each CPU can take an interrupt, as one tuple of ints: per CPU
-        its status bits (1 interrupts on, 2 dead, 4 booting, 8 halted), its IRR and its ISR as
+        its status bits (1 interrupts on, 2 dead, 4 booting, 8 halted; from bit 4 up, the
+        interrupt level its code runs at), its IRR and its ISR as
         bit masks of vectors.  The explorer keeps one per node (dpor.py)."""
         out: list[int] = []
         for c in self.cpus:
@@ -585,7 +681,7 @@ class Machine:
             isr = 0
             for v in c.apic.isr:
                 isr |= 1 << v
-            out += (c.irqs_on | c.dead << 1 | c.booting << 2 | c.halted << 3, irr, isr)
+            out += (c.irqs_on | c.dead << 1 | c.booting << 2 | c.halted << 3 | c.nested_irqs << 4, irr, isr)
         return tuple(out)
 
     def choose(self, n: int, what: str) -> int:
@@ -621,28 +717,39 @@ class Machine:
         self.nsteps += 1
         if self.nsteps > self.step_budget:
             raise StepBudgetExceeded(self._budget_diagnosis())
-        self.values = values = []
-        self.stores = stores = []
-        self.vals = vals = []
+        values: list[int] = []
+        stores: list[Key] = []
+        vals: list[tuple[Key, Any, Any]] = []
+        self.values, self.stores, self.vals = values, stores, vals
         n = self.ncpus
         events = self.events if self.timed is None else []
-        if actor < n:
-            cpu = self.cpus[actor]
+        nsrc = len(self.sources)
+        if actor < n or actor >= 2 * n + nsrc:
+            # A CPU's code at its innermost interrupt level (its own code at level 0).
+            cpu = self.cpus[actor if actor < n else (actor - 2 * n - nsrc) % n]
             acc = cpu.pending + (cpu.ctl_read,)
-            events.append((actor, acc, vals, cpu.guard, stores, values))
+            guard = cpu.guard
+            after = cpu.after_iret
+            if after[-1]:
+                # The first step after a nested handler returned: it could have run before
+                # that interrupt came in (dpor.py races it with the entry), never during it.
+                after[-1] = False
+                guard = ("resume", cpu.id, cpu.nested_irqs, guard)
+            events.append((actor, acc, vals, guard, stores, values, cpu.ctrl[-1]))
             self._run_cpu(cpu, None)
         elif actor < 2 * n:
             cpu = self.cpus[actor - n]
             acc = ((cpu.ctl, True), (cpu.apic_key, True))
-            events.append((actor, acc, vals, self.irq_guards[cpu.id], stores, values))
+            events.append((actor, acc, vals, self.irq_guards[cpu.id], stores, values, -1))
             vec = cpu.apic.accept()
+            cpu.woken = cpu.halted
             cpu.halted = False
             stores.append(cpu.apic_key)
             self._run_cpu(cpu, vec)
         else:
             src = self.sources[actor - 2 * n]
             acc = src.accesses
-            events.append((actor, acc, vals, src.gdesc, stores, values))
+            events.append((actor, acc, vals, src.gdesc, stores, values, -1))
             src.budget -= 1
             if src.fault:
                 self.faults_used += 1
@@ -795,11 +902,10 @@ class Machine:
     def wake_after(self, actor: int, stores: list[Key]) -> bool:
         """After a step of ``actor`` stored to ``stores``: bump versions and wake spinners whose
         watched keys were written.  Returns whether some CPU was woken."""
-        n = self.ncpus
         version = self.version
         # A CPU's own stores are not news to its spin loop (unless another
         # actor stored to the location since the CPU first read it).
-        own = self.cpus[actor % n] if actor < 2 * n else None
+        own = self.cpus[self.actor_cpu(actor) or 0] if self.is_cpu_actor(actor) else None
         for k in stores:
             old = version.get(k, 0)
             version[k] = old + 1

@@ -86,7 +86,7 @@ from typing import Any
 from .core import FAULTS, NMI_VECTOR, UPDATE, Accesses, Key, Machine
 from .execution import Outcome, Program, run
 
-Event = tuple[int, Accesses, list[tuple[Key, Any, Any]], Any, list[Key], list[int]]  # Machine.events
+Event = tuple[int, Accesses, list[tuple[Key, Any, Any]], Any, list[Key], list[int], int]  # Machine.events
 # A step in a wakeup sequence: the actor, the footprint of its step, and the value choices
 # (faults) the step made in the execution the sequence comes from.
 Step = tuple[int, Accesses, tuple[int, ...]]
@@ -124,6 +124,14 @@ def weak_initial(actor: int, acc: Accesses, w: list[Step]) -> int | None:
 _MASK = (1 << 64) - 1
 
 
+def _mix(x: int) -> int:
+    """splitmix64's finalizer: a non-linear 64-bit mix (sums of mixed hashes do not cancel)."""
+    x &= _MASK
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9 & _MASK
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB & _MASK
+    return x ^ (x >> 31)
+
+
 def _vkey(values: Any) -> Any:
     """Value choices up to "no choice made yet": None and all zeros (no fault, the first
     combination a node explores) are the same."""
@@ -156,8 +164,11 @@ class Node:
         "accs",
         "actor",
         "covered",
+        "cpu_of",
+        "cpus_on",
         "cur",
         "cur_pruned",
+        "cut",
         "depth",
         "done",
         "enabled",
@@ -191,14 +202,19 @@ class Node:
         # actor to sleep under a bound.
         self.covered: set[int] = set()
         self.cur_pruned = False
+        # An actor whose step here raised a violation: that branch stopped there, so it
+        # covers nothing the other branches go on to do (it never sleeps in them).
+        self.cut = -1
         self.wut: list[WNode] = []  # branches still to explore, in order (the current one first)
         self.cur: WNode | None = None
         self.actor = -1
         self.values: list[int] = []
         self.nopts: list[int] = []
-        self.prev_cpu = prev_cpu
+        self.prev_cpu = prev_cpu  # the CPU whose code ran last (preemption bound)
         self.preempts = preempts
         self.hw = hw  # Machine.hw_state() here
+        self.cpu_of: dict[int, int] = {}  # enabled actor -> the CPU its step runs (Machine.step_cpu)
+        self.cpus_on: set[int] = set()  # the CPUs whose code could run here
 
 
 # -- the analysis of the current path --------------------------------------------------------
@@ -216,9 +232,7 @@ class History:
 
     Kept across executions: after a branch point at depth d only the steps from d on are
     (re)computed (``truncate(d)`` then ``add`` per step).  Per location the steps that read,
-    write and update it are listed apart (``R``, ``W``, ``U``, step indices in order); a
-    CPU's control location is read by every step of that CPU, so its readers are the CPU's
-    program order (``po``) and only its other writers are listed (``ctlw``).
+    write and update it are listed apart (``R``, ``W``, ``U``, step indices in order).
     """
 
     def __init__(self, ncpus: int, nactors: int) -> None:
@@ -230,11 +244,6 @@ class History:
         self.R: dict[Key, list[int]] = {}
         self.W: dict[Key, list[int]] = {}
         self.U: dict[Key, list[int]] = {}
-        self.ctlw: list[list[int]] = [[] for _ in range(ncpus)]
-        # Per CPU, the steps of other actors that hand it its next step: interrupt entries
-        # (the handler runs on the CPU) and bring-ups (cpu_boot).  They order the CPU's next
-        # step after them like program order: that step does not exist without them.
-        self.ctrl: list[list[int]] = [[] for _ in range(ncpus)]
         # Values stored, per location: (step, index in the step's record, is_update).
         self.SV: dict[Key, list[tuple[int, int, bool]]] = {}
         # The trace's fingerprint (fingerprint()): each step's rank in its actor's program
@@ -244,23 +253,13 @@ class History:
 
     def truncate(self, d: int) -> None:
         ev = self.ev
-        n = self.n
         while len(ev) > d:
-            a, acc, vals, g, _s, _v = ev.pop()
+            a, acc, vals, _g, _s, _v, _c = ev.pop()
             self.clk.pop()
             self.rank.pop()
             self.fp.pop()
             self.po[a].pop()
-            if n <= a < 2 * n:
-                self.ctrl[a - n].pop()
-            elif g is not None and g[0] == "boot":
-                self.ctrl[g[1]].pop()
             for k, w in acc:
-                if type(k) is tuple and len(k) == 2 and k[0] == "ctl":
-                    c = k[1]
-                    if w and a != c:
-                        self.ctlw[c].pop()
-                    continue
                 (self.U if w == UPDATE else self.W if w else self.R)[k].pop()
             for key, _b, _a in vals:
                 self.SV[key].pop()
@@ -272,29 +271,16 @@ class History:
         for x in range(len(ev)):
             ev[x] = events[x]
 
-    def ctl_cpu(self, k: Key) -> int:
-        if type(k) is tuple and len(k) == 2 and k[0] == "ctl":
-            return int(k[1])
-        return -1
-
     def add(self, e: Event) -> list[int]:
         """Append step ``e``; returns the candidates it races with (the latest dependent
         step of another actor per location, before the filter for immediate races)."""
         j = len(self.ev)
-        a, acc, vals, _g, _s, _v = e
+        a, acc, vals, _g, _s, _v, _c = e
         po = self.po[a]
         clk = self.clk
         vc = clk[po[-1]][:] if po else [0] * self.A
         cands: list[int] = []
         for k, w in acc:
-            c = self.ctl_cpu(k)
-            if c >= 0:
-                cw = self.ctlw[c]
-                if cw and self.ev[cw[-1]][0] != a:
-                    cands.append(cw[-1])
-                if w and a != c and self.po[c]:
-                    cands.append(self.po[c][-1])
-                continue
             W = self.W.get(k)
             lw = W[-1] if W else -1
             if lw >= 0 and self.ev[lw][0] != a:
@@ -328,25 +314,17 @@ class History:
         rank = self.rank
         r = len(po)
         front = tuple(r + 1 if b == a else rank[x - 1] + 1 if x else 0 for b, x in enumerate(vc))
-        # (Only ints in the hashed tuple: hash(None) differs from process to process.)
-        h = hash((a, r, _vkey(e[5]) or (), front)) * 0x9E3779B97F4A7C15 & _MASK
+        # (Only ints in the hashed tuple: hash(None) differs from process to process.  The
+        # mixer matters: Python's tuple hash is additive enough that two traces differing
+        # only in which send lost its IPI would sum to the same number.)
+        h = _mix(hash((a, r, _vkey(e[5]) or (), front)))
         self.fp.append((self.fp[-1] + h) & _MASK if self.fp else h)
         rank.append(r)
         # Record.
         self.ev.append(e)
         clk.append(vc)
         po.append(j)
-        n = self.n
-        if n <= a < 2 * n:
-            self.ctrl[a - n].append(j)
-        elif _g is not None and _g[0] == "boot":
-            self.ctrl[_g[1]].append(j)
         for k, w in acc:
-            c = self.ctl_cpu(k)
-            if c >= 0:
-                if w and a != c:
-                    self.ctlw[c].append(j)
-                continue
             d = self.U if w == UPDATE else self.W if w else self.R
             lst = d.get(k)
             if lst is None:
@@ -369,24 +347,20 @@ class History:
         the order the search met them in (a split search's results, parallel.py)."""
         return self.fp[-1] if self.fp else 0
 
-    def po_clock(self, a: int, j: int) -> list[int] | None:
+    def po_clock(self, a: int, j: int, ctrl: int = -1) -> list[int] | None:
         """What orders actor ``a``'s step at ``j`` before any race: the clock of its previous
-        step, joined (for a CPU) with the interrupt entry or bring-up that handed the CPU its
-        current code (None: nothing)."""
+        step, joined with that of ``ctrl`` (Machine.events' last field), the step that
+        handed a CPU its current code: the return from the interrupt that woke it from
+        halt or ended its spin loop's pause, the bring-up that started it.  Without that
+        step this one would not exist.  None: nothing orders it."""
         best: list[int] | None = None
         for x in reversed(self.po[a]):
             if x < j:
                 best = self.clk[x]
                 break
-        if a < self.n:
-            for x in reversed(self.ctrl[a]):
-                if x < j:
-                    cx = self.clk[x]
-                    if best is None:
-                        best = cx
-                    else:
-                        best = [p if p > q else q for p, q in zip(best, cx, strict=True)]
-                    break
+        if 0 <= ctrl < j:
+            cx = self.clk[ctrl]
+            best = cx if best is None else [p if p > q else q for p, q in zip(best, cx, strict=True)]
         return best
 
     def conflicts(self, a: int, acc: Accesses, j: int) -> list[int]:
@@ -395,16 +369,6 @@ class History:
         out: set[int] = set()
         ev = self.ev
         for k, w in acc:
-            c = self.ctl_cpu(k)
-            if c >= 0:
-                for x in self.ctlw[c]:
-                    if x < j and ev[x][0] != a:
-                        out.add(x)
-                if w and a != c:
-                    for x in self.po[c]:
-                        if x < j:
-                            out.add(x)
-                continue
             lists = [self.W.get(k)]
             if w == UPDATE:
                 lists.append(self.R.get(k))
@@ -491,16 +455,16 @@ class Feasibility:
     def status(self, c: int) -> int:
         """CPU c's status bits in S (core.Machine.hw_state)."""
         h = self.h
+        key = ("ctl", c)
         best = -1
-        for x in reversed(h.po[c]):
-            if x < self.j and self.in_s(x):
-                best = x
-                break
-        for x in reversed(h.ctlw[c]):
-            if x < self.j and self.in_s(x):
-                if x > best:
-                    best = x
-                break
+        for lst in (h.R.get(key), h.W.get(key)):
+            if lst:
+                for x in reversed(lst):
+                    if x <= best:
+                        break
+                    if x < self.j and self.in_s(x):
+                        best = x
+                        break
         return self.hw_after(best)[3 * c]
 
     def apic(self, c: int) -> tuple[int, int]:
@@ -538,7 +502,7 @@ class Feasibility:
     def relax(self, c: int, reads: tuple[tuple[Key, int], ...]) -> bool:
         """A spin loop's pause can go once another CPU stored to something the loop read."""
         h = self.h
-        n = h.n
+        m = self.m
         for k, r in reads:
             for lst in (h.W.get(k), h.U.get(k)):
                 if not lst:
@@ -549,7 +513,7 @@ class Feasibility:
                     if x >= self.j or not self.in_s(x):
                         continue
                     a = h.ev[x][0]
-                    if a < 2 * n and a % n == c:
+                    if m.is_cpu_actor(a) and m.actor_cpu(a) == c:
                         continue
                     if k in h.ev[x][4]:
                         return True
@@ -599,6 +563,9 @@ class Feasibility:
 
     def holds(self, guard: Any) -> bool:
         kind = guard[0]
+        if kind == "resume":
+            # Code at interrupt level k runs only when no deeper handler runs on its CPU.
+            return self.status(guard[1]) >> 4 == guard[2] and (guard[3] is None or self.holds(guard[3]))
         if kind == "await":
             return bool(guard[2](self.value(guard[1])))
         if kind == "irq":
@@ -666,9 +633,13 @@ class DporDriver:
         self.vi = 0
         self.subtree = []
 
-    def _cost(self, node: Node, a: int) -> int:
+    @staticmethod
+    def _cost(node: Node, a: int) -> int:
+        """1 if taking ``a`` here switches away from a CPU that could still run (the rule of
+        execution.Preemptions), else 0."""
+        c = node.cpu_of.get(a, -1)
         p = node.prev_cpu
-        return 1 if (a < self.n and p >= 0 and a != p and p in node.enabled_set) else 0
+        return 1 if (c >= 0 and p >= 0 and c != p and p in node.cpus_on) else 0
 
     def allowed(self, node: Node, a: int) -> bool:
         return self.bound is None or node.preempts + self._cost(node, a) <= self.bound
@@ -703,15 +674,11 @@ class DporDriver:
             self.vi = 0
             self.subtree = []  # set once the step has made its value choices (below_node)
             return node.actor
-        n = self.n
         if d:
             p = stack[d - 1]
-            if p.actor < n:
-                prev = p.actor
-                preempts = p.preempts + self._cost(p, p.actor)
-            else:
-                prev = p.prev_cpu
-                preempts = p.preempts
+            pc = p.cpu_of.get(p.actor, -1)
+            prev = pc if pc >= 0 else p.prev_cpu
+            preempts = p.preempts + self._cost(p, p.actor)
         else:
             prev = -1
             preempts = 0
@@ -726,9 +693,11 @@ class DporDriver:
                 if q != p.actor and independent(fq, eacc):
                     sleep[q] = fq
             for q in p.done if self.bound is None else p.covered:
-                if q != p.actor and q in p.accs and independent(p.accs[q], eacc):
+                if q != p.actor and q != p.cut and q in p.accs and independent(p.accs[q], eacc):
                     sleep[q] = p.accs[q]
         node = Node(d, enabled, sleep, accs, prev, preempts, m.hw_state())
+        node.cpu_of = cpu_of = {a: m.step_cpu(a) for a in enabled}
+        node.cpus_on = {c for c in cpu_of.values() if c >= 0}
         if d and self.reduction:
             self._check_enabling(m, stack[d - 1], node)
         choice: WNode | None = None
@@ -746,9 +715,11 @@ class DporDriver:
             node.wut = list(self.subtree)
         else:
             a_choice = -1
-            if prev >= 0 and prev in node.enabled_set and prev not in sleep:
-                if self.allowed(node, prev):
-                    a_choice = prev
+            # Default: the CPU that ran last goes on (its interrupted code or its handler).
+            for a in enabled:
+                if cpu_of[a] == prev and prev >= 0 and a not in sleep and self.allowed(node, a):
+                    a_choice = a
+                    break
             if a_choice < 0:
                 for a in enabled:
                     if a not in sleep:
@@ -827,21 +798,23 @@ class DporDriver:
                 continue
             vals = tuple(e[5])
             if e[3] is None:
-                self._immediate_races(m, j, e[0], e[1], cands, vals)
+                self._immediate_races(m, j, e[0], e[1], cands, vals, e[6])
             else:
-                self._walk(m, j, e[0], e[1], e[3], vals)
+                self._walk(m, j, e[0], e[1], e[3], vals, e[6])
         if L < 1 or not self.reduction:
             return
         # The next step of every actor that could not run it when the execution ended.
         for a, acc, guard in self._next_steps(m, pending, failed):
+            ctrl = m.cpus[m.actor_cpu(a) or 0].ctrl[-1] if m.is_cpu_actor(a) and not m.ncpus <= a < 2 * m.ncpus else -1
             if guard is None:
-                self._immediate_races(m, L, a, acc, self._virtual_cands(a, acc, L))
+                self._immediate_races(m, L, a, acc, self._virtual_cands(a, acc, L), None, ctrl)
             else:
-                self._walk(m, L, a, acc, guard)
+                self._walk(m, L, a, acc, guard, None, ctrl)
         # A violation cut the execution short, but another actor's next step may violate a
         # property too (its step commutes with the violating one): try each at the last node.
         if pending:
             last = stack[L - 1]
+            last.cut = last.actor
             for a in pending:
                 self._add_branch(last, a)
 
@@ -852,22 +825,21 @@ class DporDriver:
         out: list[tuple[int, Accesses, Any]] = []
         n = m.ncpus
         en = set(m.enabled()) if failed < 0 else set(pending)
-        if failed >= 0:
-            en.add(failed)
-            en.add(n + failed)
         for a in sorted(pending):
-            g = m.cpus[a].guard if a < n else (m.irq_guards[a - n] if a < 2 * n else m.sources[a - 2 * n].gdesc)
-            out.append((a, m.accesses(a), g))
+            out.append((a, m.accesses(a), self._guard_now(m, a)))
         for c, cpu in enumerate(m.cpus):
-            if c in en or cpu.dead or cpu.halted:
+            if c == failed or cpu.dead or cpu.halted:
+                continue
+            a = m.level_actor(c, cpu.nested_irqs)
+            if a in en:
                 continue
             if cpu.guard is not None and cpu.awaiting is not None:
-                out.append((c, m.accesses(c), cpu.guard))
+                out.append((a, m.accesses(a), self._guard_now(m, a)))  # a wait
         hist = self.history
         assert hist is not None
         for c, cpu in enumerate(m.cpus):
             a = n + c
-            if a in en:
+            if a in en or c == failed:
                 continue
             key = ("apic", c)
             if not hist.U.get(key) and not hist.W.get(key) and not cpu.apic.irr:
@@ -880,6 +852,19 @@ class DporDriver:
             out.append((a, src.accesses, src.gdesc))
         return out
 
+    @staticmethod
+    def _guard_now(m: Machine, a: int) -> Any:
+        """The guard of actor ``a``'s next step as the machine is now (Machine.step's)."""
+        n = m.ncpus
+        if n <= a < 2 * n:
+            return m.irq_guards[a - n]
+        if not m.is_cpu_actor(a):
+            return m.sources[a - 2 * n].gdesc
+        cpu = m.cpus[m.actor_cpu(a) or 0]
+        if cpu.after_iret[-1]:
+            return ("resume", cpu.id, cpu.nested_irqs, cpu.guard)
+        return cpu.guard
+
     def _virtual_cands(self, a: int, acc: Accesses, j: int) -> list[int]:
         """The latest dependent steps of a step that did not run (at the end of the path)."""
         h = self.history
@@ -887,13 +872,6 @@ class DporDriver:
         out: list[int] = []
         ev = h.ev
         for k, w in acc:
-            c = h.ctl_cpu(k)
-            if c >= 0:
-                if h.ctlw[c] and ev[h.ctlw[c][-1]][0] != a:
-                    out.append(h.ctlw[c][-1])
-                if w and a != c and h.po[c]:
-                    out.append(h.po[c][-1])
-                continue
             W = h.W.get(k)
             lw = W[-1] if W else -1
             if lw >= 0 and ev[lw][0] != a:
@@ -913,7 +891,7 @@ class DporDriver:
         return out
 
     def _immediate_races(
-        self, m: Machine, j: int, a: int, acc: Accesses, cands: list[int], vals: Any = None
+        self, m: Machine, j: int, a: int, acc: Accesses, cands: list[int], vals: Any = None, ctrl: int = -1
     ) -> None:
         """Races of an unguarded step: its dependent steps not ordered before it through its
         program-order predecessor or another dependent step."""
@@ -921,7 +899,7 @@ class DporDriver:
         assert h is not None
         if not cands:
             return
-        vc = h.po_clock(a, j)
+        vc = h.po_clock(a, j, ctrl)
         clk = h.clk
         for i in sorted(set(cands)):
             ai = h.ev[i][0]
@@ -931,12 +909,14 @@ class DporDriver:
                 continue
             self._reverse(m, i, j, a, acc, vals)
 
-    def _walk(self, m: Machine, j: int, a: int, acc: Accesses, guard: Any, vals: Any = None) -> None:
+    def _walk(
+        self, m: Machine, j: int, a: int, acc: Accesses, guard: Any, vals: Any = None, ctrl: int = -1
+    ) -> None:
         """Races of a guarded step: every earlier dependent step, newest first, where the
         step could run in the reversal's state; a step where it could not hides nothing."""
         h = self.history
         assert h is not None
-        above = h.po_clock(a, j)
+        above = h.po_clock(a, j, ctrl)
         clk = h.clk
         raced: list[int] = []
         for i in h.conflicts(a, acc, j):
@@ -972,7 +952,8 @@ class DporDriver:
             for k in range(i, -1, -1):
                 nk = self.stack[k]
                 p = nk.prev_cpu
-                free = p < 0 or p not in nk.enabled_set or (nk.actor < self.n and nk.actor != p)
+                c = nk.cpu_of.get(nk.actor, -1)
+                free = p < 0 or p not in nk.cpus_on or (c >= 0 and c != p)
                 if free:
                     self._add_branch(nk, a0)
                     break
@@ -980,7 +961,7 @@ class DporDriver:
     def _sleepers(self, node: Node) -> list[tuple[int, Accesses]]:
         out = list(node.sleep.items())
         for q in node.done if self.bound is None else node.covered:
-            if q in node.accs:
+            if q in node.accs and q != node.cut:
                 out.append((q, node.accs[q]))
         return out
 
@@ -1147,7 +1128,7 @@ def pending_actors(m: Machine) -> list[int]:
         return out
     last_cpu = m.actor_cpu(m.events[-1][0])
     for a in m.enabled():
-        if a < 2 * m.ncpus and m.actor_cpu(a) == last_cpu:
+        if m.is_cpu_actor(a) and m.actor_cpu(a) == last_cpu:
             continue  # that CPU raised: it has no next step
         out.append(a)
     return out

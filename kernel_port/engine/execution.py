@@ -69,17 +69,23 @@ class Outcome:
     fingerprint: int = 0  # the explorer's name of the execution's trace (dpor.History.fingerprint)
 
 
-def count_preemptions(m: Machine, actors: list[int], enabled_before: list[list[int]]) -> int:
-    """Switches away from a CPU that could still have stepped."""
-    n = m.ncpus
-    prev = -1
-    count = 0
-    for a, en in zip(actors, enabled_before, strict=True):
-        if a < n:
-            if prev >= 0 and a != prev and prev in en:
-                count += 1
-            prev = a
-    return count
+class Preemptions:
+    """Counts preemptions as a schedule goes: a step of a CPU's code (its interrupted code
+    or its handler, Machine.step_cpu) right after a step of another CPU that could still
+    run.  An interrupt's arrival and an event source are free (the hardware's doing)."""
+
+    def __init__(self) -> None:
+        self.prev = -1
+        self.count = 0
+
+    def before(self, m: Machine, actor: int, enabled: list[int]) -> None:
+        c = m.step_cpu(actor)
+        if c < 0:
+            return
+        p = self.prev
+        if p >= 0 and c != p and any(m.step_cpu(a) == p for a in enabled):
+            self.count += 1
+        self.prev = c
 
 
 class _Recorder:
@@ -156,7 +162,7 @@ def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine
             out.machine = m
         return out
     actors: list[int] = []
-    enabled_log: list[list[int]] = []
+    preempts = Preemptions()
     memory.BUILDING[0] = m
     try:
         try:
@@ -174,7 +180,7 @@ def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine
                     break
                 rec.choices.append(a)
                 actors.append(a)
-                enabled_log.append(en)
+                preempts.before(m, a, en)
                 m.step(a)
         except KernelViolation as e:
             out.status = "bug"
@@ -215,7 +221,7 @@ def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine
         _PARKED.extend(_greenlets_of(m))
     out.choices = rec.choices
     out.steps = len(actors)
-    out.preemptions = count_preemptions(m, actors, enabled_log)
+    out.preemptions = preempts.count
     out.faults = m.faults_used
     if tracing or keep_machine:
         out.machine = m
@@ -265,10 +271,11 @@ def actor_label(m: Machine, actor: int) -> Label:
     function, which primitive, on which object.  Object numbers of unnamed objects
     (``llist_node#7``) are left out: they shift when a program creates one more."""
     n = m.ncpus
-    if actor < n:
-        cpu = m.cpus[actor]
+    if m.is_cpu_actor(actor) and not n <= actor < 2 * n:
+        # A CPU's code, at whatever interrupt level it runs (a handler is the CPU's code too).
+        cpu = m.cpus[m.actor_cpu(actor) or 0]
         obj = m.key_label(cpu.pending[0][0]) if cpu.pending else ""
-        return (f"CPU{actor}", _function(cpu), cpu.pending_what, _OID.sub("#", obj))
+        return (f"CPU{cpu.id}", _function(cpu), cpu.pending_what, _OID.sub("#", obj))
     if actor < 2 * n:
         cpu = m.cpus[actor - n]
         v = cpu.apic.deliverable()
@@ -429,7 +436,8 @@ class ReplayDriver:
             if self.pos >= len(labels):
                 if not self._extend(step):
                     return None
-                a = self.last_cpu if self.last_cpu in enabled else min(enabled)
+                mine = [x for x in enabled if m.step_cpu(x) == self.last_cpu]
+                a = mine[0] if mine else min(enabled)
                 return self._take(a, lab(a), consume=False, m=m)
             rec, raw = labels[self.pos], self.choices[self.pos]
             if rec[2].startswith("="):
@@ -478,8 +486,8 @@ class ReplayDriver:
     def _take(self, a: int, label: Label, *, consume: bool, m: Machine) -> int:
         if consume:
             self.pos += 1
-        if a < m.ncpus:
-            self.last_cpu = a
+        if m.step_cpu(a) >= 0:
+            self.last_cpu = m.step_cpu(a)
         self.taken.append(label)
         return a
 

@@ -347,8 +347,8 @@ def _check_dfs(
         r.stats = stats()
         return r
     cov = (
-        f"dfs (optimal DPOR: wakeup trees, sleep sets, blocking steps): {top.traces} traces "
-        f"(one execution each); all schedules with {bound_txt} and <= {fb} fault(s)"
+        f"dfs (optimal DPOR: wakeup trees, sleep sets, blocking steps): {top.traces} traces; "
+        f"all schedules with {bound_txt} and <= {fb} fault(s)"
     )
     if top.exhausted:
         cov += "; search complete"
