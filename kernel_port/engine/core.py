@@ -329,9 +329,17 @@ class CPU:
         if m.tracing:
             m.emit(self, "irq-exit", f"</{name}>")
         sched = self.local.get("sched")
-        if sched is not None and not nmi and sched["need_resched"] and len(self.ctx) == 1 and not self.preempt_count:
-            # Return to task level: a woken thread that outranks the
-            # interrupted context runs now (preemption on interrupt exit).
+        if (
+            sched is not None
+            and not nmi
+            and sched["need_resched"]
+            and len(self.ctx) == 1
+            and not self.preempt_count
+            and not (m.config.get("PREEMPT_NONE") or m.config.get("PREEMPT_VOLUNTARY"))
+        ):
+            # Return to task level: a woken thread that outranks the interrupted context runs
+            # now (preemption on interrupt exit, as CONFIG_PREEMPT and PREEMPT_RT kernels do;
+            # PREEMPT_NONE and PREEMPT_VOLUNTARY kernels wait for the next schedule() call).
             from .tasks import preempt_check
 
             preempt_check(self)
