@@ -94,7 +94,11 @@ What is abstracted, and why
   ``__local_bh_enable_ip``) are kept as WARNs: they catch a scenario that breaks the rules.
 * ``preempt_check_resched()`` at the end of ``local_bh_enable``: the engine has no preemption
   point at ``preempt_enable()`` (kernel_port/engine/tasks.py); preemption happens at
-  interrupt return and ``schedule()``.
+  interrupt return and ``schedule()``.  The same holds for ksoftirqd: the ``cond_resched()``
+  after its round is kernel_port/kernel/sched/core.py's port, which schedules under
+  PREEMPT_NONE/VOLUNTARY and returns 0 under full preemption, where the kernel would
+  preempt at the thread loop's ``preempt_enable()`` a few instructions later; in the model a
+  thread woken meanwhile runs at the next interrupt return or when ksoftirqd sleeps.
 * Only the !PREEMPT_RT paths are ported; using softirqs on a PREEMPT_RT machine is an error.
   Forced interrupt threading (``force_irqthreads()``, boot option ``threadirqs``) is honoured
   by ``invoke_softirq`` (it wakes ksoftirqd instead) but ktimerd is not ported.
@@ -138,7 +142,6 @@ from ..engine import (
     preempt_disable,
     preempt_enable,
     printk,
-    schedule,
     smp_mb,
     smp_mb__after_atomic,
     smp_mb__before_atomic,
@@ -155,7 +158,6 @@ INTERRUPT_H = "include/linux/interrupt.h"
 BOTTOM_HALF_H = "include/linux/bottom_half.h"
 WAIT_BIT_H = "include/linux/wait_bit.h"
 SCHED_H = "include/linux/sched.h"
-SCHED_CORE_C = "kernel/sched/core.c"
 IRQ_STACK_H = "arch/x86/include/asm/irq_stack.h"
 
 # include/linux/interrupt.h: the softirq vectors, in priority order (bit 0 runs first).
@@ -399,13 +401,6 @@ class softirq_c:
     @kfunc(SOFTIRQ_C, line=434)
     def ksoftirqd_run_end(self) -> None:
         local_irq_enable()
-
-    @kfunc(SCHED_CORE_C)
-    def cond_resched(self) -> None:
-        # __cond_resched() (kernel/sched/core.c, not read at a pinned commit): give the CPU up
-        # if a reschedule is due and interrupts are on.
-        if need_resched() and not irqs_disabled():
-            schedule()
 
     def softirq_threads(self) -> smp_hotplug_thread:
         # The smpboot descriptor (a static struct in the C, L1008).

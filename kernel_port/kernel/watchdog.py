@@ -24,9 +24,15 @@ Abstracted, and why:
   accounting (``start_counting_irqs``), sched_ext bailout, guest-pause check, all-CPU
   backtraces, taint and ``softlockup_panic`` are left out: none changes when a report fires.
 * The stopper thread: ``softlockup_fn`` runs the next time the CPU passes a scheduling point
-  (``schedule()``, preemption on interrupt return, the idle loop: the engine's
-  ``sched_hooks``), which is when the real stopper, being the most important thread, would
-  run.
+  (``schedule()``, ``cond_resched()`` when a reschedule is due, preemption on interrupt
+  return, the idle loop: the engine's ``sched_hooks``), which is when the real stopper, being
+  the most important thread, would run.  Queueing it (``stop_one_cpu_nowait()`` ->
+  ``cpu_stop_queue_work()`` -> ``wake_up_q()``) wakes the stopper, and a stop-class thread
+  outranks whatever runs, so the wake-up asks this CPU to reschedule (``wakeup_preempt()`` ->
+  ``resched_curr()``): the model sets the CPU's need-resched state there.  That is what lets
+  a kernel without preemption on interrupt return (PREEMPT_NONE/VOLUNTARY) run the stopper
+  at the next ``cond_resched()`` of the code it interrupted; until that code gets there, the
+  stopper waits, however many interrupts come and go.
 * ``get_timestamp()`` is the CPU's virtual clock shifted by 30 (about seconds), as
   ``running_clock() >> 30`` is.
 """
@@ -35,7 +41,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine import PerCpu, Struct, field, kfunc, local_clock, printk, smp_processor_id
+from ..engine import PerCpu, Struct, field, kfunc, local_clock, printk, set_need_resched, smp_processor_id
 
 WATCHDOG_C = "kernel/watchdog.c"
 VERSION = "v6.17"
@@ -142,6 +148,9 @@ class watchdog_c:
         if w.softlockup_completion_done:
             w.softlockup_completion_done = 0
             w.softlockup_stop_queued = 1
+            # stop_one_cpu_nowait() wakes the stopper: the stop class outranks every other,
+            # so wakeup_preempt() asks this CPU to reschedule (see the module docstring).
+            set_need_resched(cpu)
         now = self.get_timestamp()
         period_ts = w.watchdog_report_ts
         if period_ts == SOFTLOCKUP_DELAY_REPORT:
