@@ -68,10 +68,13 @@ STORM_COST = CostModel(
     objects=(("rd.", RD_LINE_NS),),
 )
 STORM_TIMER_VECTOR = 0xEB  # the reproducer's hrtimer (a local timer interrupt of its own)
-# The CFS task the targets run between softirqs: kernel work with no shared state, as busy
-# loops of this length.  The length only sets how many loop ends the run steps through: a busy
-# loop is interruptible anywhere and its end costs no time (the report is the same with 50 us
-# and with 10 ms slices; longer ones take fewer steps).
+# The CFS task the targets run between softirqs: kernel work with no shared state, in slices
+# of this length, each followed by cond_resched() (the voluntary preemption point of a long
+# kernel loop).  With no preemption on interrupt return (the storm's PREEMPT_VOLUNTARY), the
+# length is how much CPU time the task needs between two chances to schedule -- and so to let
+# the watchdog's stopper run.  An input, not fitted to anything: the reproducer does not say
+# what its targets ran in the kernel.  `python bench/storm_full.py --slices` shows what the
+# report does with slices from 10 us to 100 ms (bench/results/storm_slices_full.md).
 CFS_SLICE_NS = 10_000_000
 # The stand-in for the 190 pulling CPUs pulls 1 us after the previous pull ends (a pull's own
 # cost, its rd accesses, sets the rate), and skips the pulls that could change nothing
@@ -389,6 +392,29 @@ class PushIpiStorm(RtPushScenario):
     hard interrupt context with the rq lock held.  tests/test_rt.py pins what the tool says
     when a run starts at the limit: the execution never ends (its step budget is exhausted in
     ``push_rt_task()``), verdict inconclusive.
+
+    Timed: the soft lockups.  The reproducer's kernel is not PREEMPT_RT (its softirqs run at
+    interrupt exit); which of the other preemption models it ran, the bug story does not say.
+    The kernel code decides between them: under full (or lazy) preemption ``irqentry_exit()``
+    (kernel/entry/common.c) preempts an interrupted task whose preemption count is zero as
+    soon as the interrupt whose exit ran a tasklet snapshot returns, and the stopper thread
+    the watchdog's hrtimer woke runs ``softlockup_fn()`` right there: a stall lasts one
+    snapshot.  The reproducer reported stalls several times the threshold on one CPU, so its
+    kernel did not preempt on interrupt return (PREEMPT_NONE or PREEMPT_VOLUNTARY, or
+    PREEMPT_DYNAMIC booted so) and its targets were in kernel code between snapshots.  The
+    timed form therefore runs with ``PREEMPT_VOLUNTARY`` (NONE gives the same run, step for
+    step: nothing on these paths calls ``might_sleep()``).  What then runs after a snapshot
+    (kernel_port/kernel/softirq.py, sched/core.py, watchdog.py): ``handle_softirqs()`` does not
+    restart (need_resched is set -- by the bail's ``resched_curr()``, the FIFO-1 kthread's
+    wake-up and the stopper's -- and its 2 ms are long gone), wakes ksoftirqd and leaves the
+    tasklets that arrived meanwhile pending; the interrupt returns to the CFS task without
+    preempting it; the next interrupt (the walk's next IPI, the hrtimer within 750 us) finds
+    them pending and starts the next snapshot at its exit.  The CFS task schedules only at its
+    own ``cond_resched()``, after ``CFS_SLICE_NS`` of its own CPU time, and gets only the gaps
+    between a snapshot's end and the next interrupt: the stopper waits, and the watchdog
+    reports again every 20-odd seconds with a growing "stuck for".  ksoftirqd, woken by every
+    snapshot, is SCHED_NORMAL like the CFS task: it runs only when the task schedules (and
+    in the model not even then: there is no fair-class scheduler, see the bug page).
     """
 
     name = "rt.push-ipi-storm"
@@ -492,7 +518,10 @@ class PushIpiStorm(RtPushScenario):
         cpus={"full": 192, "small": 8},
         until_ns={"full": 120_000_000_000, "small": 12_000_000_000},
         sample_ns={"full": 1_000_000_000, "small": 250_000_000},
-        config={"SOFTLOCKUP_DETECTOR": True},
+        # The reproducer's kernel is not PREEMPT_RT (softirqs run at interrupt exit) and, by the
+        # lockups it reported, does not preempt kernel code on interrupt return: see the
+        # docstring, "Timed: the soft lockups".
+        config={"SOFTLOCKUP_DETECTOR": True, "PREEMPT_VOLUNTARY": True},
         size_config={"small": {"watchdog_thresh": 1}},
         stall_ns={"full": 20_000_000_000, "small": 2_000_000_000},
         bounded_variants=("v6.17+94894c9c+dd29c017",),
@@ -505,8 +534,10 @@ class PushIpiStorm(RtPushScenario):
         sleep), and a task pushed to one runs there at once (``idle_resched``).  A FIFO-1
         kthread the walk migrates (tejun-rfc) then stays on that CPU: it runs there, and an
         RT task wakes on the CPU it last ran on (select_task_rq_rt()) unless an RT task runs
-        there.  Only the targets' own kthreads are requeued at once
-        (``_fifo1_runs_and_requeues``), which is what keeps the targets in rto_mask.
+        there.  Only the targets' own kthreads stay queued on the targets' run queues (they run
+        at each of the target's scheduling points and are woken again by its next hrtimer
+        interrupt: ``_fifo1_runs``, ``_fifo1_wakes``), which is what keeps the targets in
+        rto_mask.
         """
         self.common_setup(k, m)
         self.timed_run = True
@@ -517,6 +548,7 @@ class PushIpiStorm(RtPushScenario):
         self.visits = 0
         self.pool: dict[int, list[tasklet_struct]] = {}
         self.next_tasklet = dict.fromkeys(self.TARGETS, 0)
+        self.fifo1_asleep = dict.fromkeys(self.TARGETS, False)
         for cpu in self.TARGETS:
             cfs = self.place(k, f"cfs/{cpu}", NICE_0_PRIO, cpu, running=True)
             self.place(k, f"fifo1/{cpu}", rt_prio(1), cpu)
@@ -536,7 +568,7 @@ class PushIpiStorm(RtPushScenario):
                 period_ns=STORM_TIMER_NS,
             )
         m.register_vector(STORM_TIMER_VECTOR, "LOCAL_TIMER_VECTOR", lambda vec: self._storm_hrtimer(k))
-        m.sched_hooks.append(self._fifo1_runs_and_requeues)
+        m.sched_hooks.append(self._fifo1_runs)
         self.add_sleeper(k, self.PULLERS[0])
         # The CPUs whose FIFO-50 tasks sleep (the stand-in pulls for them) are idle: a task
         # pushed to one runs there at once.
@@ -553,6 +585,8 @@ class PushIpiStorm(RtPushScenario):
         # The reproducer's hard hrtimer callback: queue the next tasklet of the pool.
         apic_eoi()
         cpu = smp_processor_id()
+        if self.fifo1_asleep[cpu]:
+            self._fifo1_wakes(cpu)
         i = self.next_tasklet[cpu]
         self.next_tasklet[cpu] = (i + 1) % self.pool_size
         t = self.pool[cpu][i]
@@ -570,19 +604,37 @@ class PushIpiStorm(RtPushScenario):
         done, self.body_ns = self.body_ns, []
         return round(sum(done) / len(done) / 1000, 1) if done else 0.0
 
-    def _fifo1_runs_and_requeues(self, cpu: Any) -> None:
-        # A target reached schedule(): its FIFO-1 kthread runs (a negligible time) and is queued
-        # again at once, so the target stays in rto_mask with a reschedule pending (the
-        # reproducer's FIFO-1 kthreads keep the targets in rto_mask).  Engine-side: no steps.
+    def _fifo1_runs(self, cpu: Any) -> None:
+        """A target reached a scheduling point: its FIFO-1 kthread runs (a negligible time) and
+        sleeps, and __schedule() cleared the reschedule request (clear_tsk_need_resched(); the
+        engine clears its own per-CPU state itself).  The kthread stays in the target's
+        run-queue data, so the target stays in rto_mask, as the reproducer's kthreads keep it
+        (what it does while it runs touches nothing the walk reads).  Engine-side: no steps."""
         if cpu.id in self.TARGETS:
-            self.k.cpu_rq(cpu.id).curr.__dict__["need_resched"] = 1
-            sched_state(cpu)["need_resched"] = True
+            self.k.cpu_rq(cpu.id).curr.__dict__["need_resched"] = 0
+            self.fifo1_asleep[cpu.id] = True
+
+    def _fifo1_wakes(self, cpu: int) -> None:
+        """The FIFO-1 kthread is woken again by the target's next hrtimer interrupt (what wakes
+        the reproducer's kthreads is not stated; a wake-up within 750 us keeps the targets as
+        loaded as a kthread woken at once would).  It outranks the running CFS task, so the
+        wake-up asks the target to reschedule (ttwu -> wakeup_preempt() -> resched_curr()).
+        Engine-side, as the wake-up of a task the model keeps as data: no steps."""
+        self.fifo1_asleep[cpu] = False
+        self.k.cpu_rq(cpu).curr.__dict__["need_resched"] = 1
+        sched_state(self.k.m.cpus[cpu])["need_resched"] = True
+
+    # The slice of kernel work between two cond_resched() calls (see CFS_SLICE_NS).
+    CFS_SLICE_NS = CFS_SLICE_NS
 
     def _cfs_task(self, k: Any) -> None:
-        """A target's CFS task, in the kernel: preempted on interrupt return when a
-        reschedule is pending (the engine's preemption point runs the schedule hooks)."""
+        """A target's CFS task, in the kernel: slices of work, each followed by cond_resched().
+        That is its only way to the scheduler under PREEMPT_NONE/VOLUNTARY (the storm's
+        configuration); under full preemption it is also preempted on interrupt return when
+        a reschedule is pending, and cond_resched() returns 0."""
         while True:
-            busy_loop(CFS_SLICE_NS, "cfs task: kernel work")
+            busy_loop(self.CFS_SLICE_NS, "cfs task: kernel work")
+            k.cond_resched()
 
     def cpu0(self, k: Any) -> None:
         self.target(k, 0)

@@ -120,6 +120,72 @@ def test_watchdog_reports_a_cpu_that_never_schedules() -> None:
     assert lockups[1].startswith("CPU0: [   48.")
 
 
+def _kernel_worker(config: dict[str, Any], *, cond_resched: bool) -> Any:
+    """CPU 0 runs kernel code in 1 ms slices (preemption on), with or without cond_resched()
+    between them; the soft-lockup watchdog watches.  ksoftirqd gives CPU 0 a scheduler."""
+    variant = parse_variant("v6.17")
+
+    def build(m: Any) -> dict[int, Any]:
+        k = variant.instantiate(m)
+        k.spawn_ksoftirqd()
+
+        def worker() -> None:
+            while True:
+                busy_loop(1_000_000, "kernel work")
+                if cond_resched:
+                    k.cond_resched()
+
+        return {0: worker}
+
+    prog = SimpleProgram("worker", 2, build, config={"SOFTLOCKUP_DETECTOR": True, **config})
+    res = run_timed(prog, CostModel(), until_ns=50_000_000_000, sample_ns=1_000_000_000)
+    return [line for line in res.dmesg if "soft lockup" in line]
+
+
+def test_voluntary_preemption_schedules_only_at_cond_resched() -> None:
+    # PREEMPT_VOLUNTARY/NONE: no preemption on interrupt return.  Kernel code that never calls
+    # cond_resched() is a soft lockup (24 s, 48 s); with cond_resched() between its slices the
+    # stopper's wake-up (need_resched, set by watchdog_timer_fn) makes it schedule each time.
+    for model in ("PREEMPT_VOLUNTARY", "PREEMPT_NONE"):
+        lockups = _kernel_worker({model: True}, cond_resched=False)
+        assert len(lockups) == 2 and "CPU#0 stuck for 22s" in lockups[0], lockups
+        assert _kernel_worker({model: True}, cond_resched=True) == []
+
+
+def test_full_preemption_needs_no_cond_resched() -> None:
+    # The default model preempts on interrupt return: the stopper runs at the exit of the
+    # watchdog's own interrupt, and cond_resched() is a no-op (it returns 0 under CONFIG_PREEMPT).
+    assert _kernel_worker({}, cond_resched=False) == []
+
+
+def test_cond_resched_follows_the_preemption_model() -> None:
+    from kernel_port.engine import set_need_resched, smp_processor_id
+
+    variant = parse_variant("v6.17")
+    got: dict[str, Any] = {}
+
+    for model in ("full", "PREEMPT_VOLUNTARY"):
+
+        def build(m: Any, model: str = model) -> dict[int, Any]:
+            k = variant.instantiate(m)
+            k.spawn_ksoftirqd()
+            passes: list[int] = []
+            m.sched_hooks.append(lambda cpu: passes.append(cpu.id))
+
+            def cpu0() -> None:
+                set_need_resched(smp_processor_id())
+                got[model] = (k.cond_resched(), list(passes))
+                got[model + " again"] = k.cond_resched()  # nothing due any more
+
+            return {0: cpu0}
+
+        cfg = {} if model == "full" else {model: True}
+        run_timed(SimpleProgram("cr", 1, build, config=cfg), CostModel(), until_ns=1_000_000, sample_ns=100_000)
+    assert got["full"] == (0, [])  # CONFIG_PREEMPT: cond_resched() returns 0 at once
+    assert got["PREEMPT_VOLUNTARY"] == (1, [0])  # __cond_resched(): one pass through __schedule()
+    assert got["PREEMPT_VOLUNTARY again"] == 0
+
+
 def test_interrupts_off_with_one_pending_is_a_hard_lockup() -> None:
     from kernel_port.engine import local_irq_disable
 
