@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """kport simulate on the scaled-down RT push-IPI storm (8 CPUs, a 2 s watchdog): the storm's
-backlog grows and the watchdog fires on v6.17+94894c9c; dd29c017 stays bounded; tejun-rfc's
-walk ends once both kthreads are moved; JSON and the plot are deterministic.  (The full-size
+backlog grows and, with no preemption on interrupt return (the storm's PREEMPT_VOLUNTARY), the
+targets stay out of schedule() across snapshots and the watchdog reports them again and again,
+"stuck for" several thresholds; with full preemption each stall ends with its snapshot;
+dd29c017 stays bounded; tejun-rfc's walk ends once both kthreads are moved; the plot's panels
+carry per-CPU lines, stalls and lockups; JSON and the plot are deterministic.  (The full-size
 run, 192 CPUs and 120 s, is in bench/.)"""
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kernel_port.cli import main
-from kernel_port.simulate import simulate
+from kernel_port.simulate import plot_panel, render_text, simulate
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +33,51 @@ def test_storm_backlog_grows_and_the_watchdog_fires(storm: object) -> None:
     assert 1000 < sum(bodies) / len(bodies) < 1200  # the calibrated stretch (about 1.1 ms)
 
 
+def test_storm_lockups_last_several_thresholds_on_one_cpu(storm: object) -> None:
+    """PREEMPT_VOLUNTARY: the stopper waits for the CFS task's cond_resched(), which the task
+    does not reach between snapshots; the watchdog reports the same CPU again and again."""
+    rep = storm
+    assert rep.preemption == "PREEMPT_VOLUNTARY"
+    thresh = rep.softlockup_thresh_ns / 1e9
+    assert thresh == 2
+    by_cpu: dict[int, list[int]] = {}
+    for lk in rep.lockups:
+        by_cpu.setdefault(lk.cpu, []).append(lk.stuck_for_s)
+    # One CPU is reported at least three times in a row with a growing "stuck for", the last
+    # more than twice the threshold (it never scheduled in between).
+    assert any(len(v) >= 3 and v == sorted(v) and v[-1] > 2 * thresh for v in by_cpu.values()), by_cpu
+    assert rep.most_past_threshold_s > thresh
+    assert rep.longest_stall_ns > 3 * rep.stall_ns
+    # The text report lists the stalls and every report with its distance past the threshold.
+    text = render_text(rep)
+    assert "preemption model: PREEMPT_VOLUNTARY" in text and "past the threshold" in text
+    data = rep.to_json()
+    assert data["soft_lockups"] == len(data["soft_lockup_reports"]) == len(rep.lockups)
+    assert data["softlockup_threshold_seconds"] == 2 and data["longest_stall_seconds"] > 6
+
+
+def test_storm_with_full_preemption_ends_each_stall_with_its_snapshot() -> None:
+    """The previous model: preemption on interrupt return runs the stopper after every
+    snapshot, so no stall outlasts one snapshot (4,000 tasklets of about 1.06 ms)."""
+    rep = simulate("rt.push-ipi-storm", "v6.17+94894c9c", size="small", config={"PREEMPT_VOLUNTARY": False})
+    assert rep.preemption == "full (PREEMPT)"
+    assert rep.stalls and rep.longest_stall_ns < 4_000 * 1_070_000 + 300_000_000
+    assert all(lk.stuck_for_s <= 4 for lk in rep.lockups)
+
+
+def test_plot_panel_has_per_cpu_lines_stalls_and_lockups(storm: object) -> None:
+    rep = storm
+    panel = plot_panel(rep)
+    assert [(label, cpu) for label, cpu, _, _ in panel.lines] == [("CPU0", 0), ("CPU1", 1)]
+    assert len(panel.spans) == len(rep.stalls) and len(panel.marks) == len(rep.lockups) >= 3
+    assert {cpu for cpu, _, _, _ in panel.marks} <= {0, 1}
+    assert "PREEMPT_VOLUNTARY" in panel.title
+
+
 def test_dd29c017_stays_bounded() -> None:
     rep = simulate("rt.push-ipi-storm", "v6.17+94894c9c+dd29c017", size="small", until_s=4)
     assert rep.max_backlog <= 2 and abs(rep.growth_per_s) < 1
-    assert rep.first_stall_ns is None and rep.soft_lockups == 0
+    assert rep.first_stall_ns is None and rep.soft_lockups == 0 and rep.stalls == []
     assert rep.result.samples[-1][1]["push walk visits"] == 0
 
 
