@@ -1,12 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The full-size timed storm (192 CPUs, 120 s of virtual time) on every rt.push-ipi-storm variant.
 
-    python bench/storm_full.py [--size full|small] [--no-pin] [--check-coalescing]
+    python bench/storm_full.py [--size full|small] [--no-pin] [--check-coalescing] [--sensitivity]
 
-Writes bench/results/storm_full.{json,md} (what each run reports, and its wall time; the
-goal is under 60 s per run on one core) and docs/bugs/img/rt.push-ipi-storm-<size>.png (the
-backlog plot of the variants that ran to the end).  Runs pinned to one core (bench/pinning.py)
-unless --no-pin.
+Writes bench/results/storm_<size>.{json,md} (what each run reports -- growth, maximum backlog,
+the stalls out of schedule(), the soft lockups with how far past the watchdog's threshold --
+and its wall time; the goal is under 60 s per run on one core) and
+docs/bugs/img/rt.push-ipi-storm-<size>.png (per-CPU backlog with stall bars and lockup marks,
+one panel per variant that ran to the end).  Runs pinned to one core (bench/pinning.py) unless
+--no-pin.
+
+``--sensitivity`` also runs v6.17+94894c9c under the other preemption models (full, NONE) and
+with the targets' CFS task doing 10 us to 100 ms of kernel work between two cond_resched()
+calls (PushIpiStorm.CFS_SLICE_NS, an input nothing fits), and writes
+bench/results/storm_sensitivity_<size>.{json,md}: what the report owes to those two choices.
 
 ``--check-coalescing`` also runs each variant with the pullers' stand-in pulling back to
 back (``COALESCE_PULLS = False``: no pull skipped) and writes
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="full", choices=("full", "small"))
     ap.add_argument("--no-pin", action="store_true")
     ap.add_argument("--check-coalescing", action="store_true")
+    ap.add_argument("--sensitivity", action="store_true")
     args = ap.parse_args(argv)
     if args.no_pin:
         pin = "not pinned (--no-pin)"
@@ -46,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         from pinning import pin_to_one_core  # bench/ is on sys.path when a bench runs as a script
 
         pin = pin_to_one_core()
+    pin += f"; load average {os.getloadavg()[0]:.2f} at the start"
     print(f"storm_full: {pin}", file=sys.stderr)
     rows, reps, all_reps = [], [], []
     for v in VARIANTS:
@@ -71,24 +81,124 @@ def main(argv: list[str] | None = None) -> int:
         f"`python bench/storm_full.py --size {args.size}`; plot: docs/bugs/img/{img.name}.  Goal: each full-size "
         f"run under 60 s of wall time on one core.  This run: {pin}; build (set-up) time included.",
         "",
-        "| variant | stop | virtual s | backlog growth /s (first half) | max backlog | first 20 s stall | "
-        "soft lockups | steps | wall s |",
+        "| variant | stop | virtual s | backlog growth /s (first half) | max backlog | stalls (out of schedule() "
+        f">= {all_reps[0][0].stall_ns / 1e9:g} s) | soft lockups (stuck for; past the threshold) | steps | wall s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        stall = (
-            "-" if r["first_stall_seconds"] is None else f"CPU{r['first_stall_cpu']} at {r['first_stall_seconds']} s"
-        )
         stop = r["stop"] if not r["message"] else f"{r['stop']}: {r['message']}"
         lines.append(
             f"| {r['variant']} | {stop} | {r['virtual_seconds']:.3f} | {r['growth_per_second']} | {r['max_backlog']:.0f} "
-            f"| {stall} | {r['soft_lockups']} | {r['steps']} | {r['wall_seconds']} |"
+            f"| {stalls_cell(r)} | {lockups_cell(r)} | {r['steps']} | {r['wall_seconds']} |"
         )
+    lines += ["", "Every stall and every soft-lockup report:", ""]
+    for r in rows:
+        lines.append(f"* {r['variant']} ({r['preemption']}):")
+        for st in r["stalls"]:
+            end = "still out at the end" if st["ongoing"] else f"to {st['end_seconds']} s"
+            lines.append(f"  * stall: CPU{st['cpu']} from {st['start_seconds']} s {end} ({st['seconds']} s)")
+        for lk in r["soft_lockup_reports"]:
+            lines.append(
+                f"  * {lk['t']:.3f} s: BUG: soft lockup - CPU#{lk['cpu']} stuck for {lk['stuck_for_seconds']}s "
+                f"({lk['past_threshold_seconds']:+g} s past the {r['softlockup_threshold_seconds']:g} s threshold)"
+            )
+        if not r["stalls"] and not r["soft_lockup_reports"]:
+            lines.append("  * no stall, no soft lockup")
     lines.append("")
     (res / f"storm_{args.size}.md").write_text("\n".join(lines))
     if args.check_coalescing:
         check_coalescing(all_reps, args.size, pin, res)
+    if args.sensitivity:
+        sensitivity(args.size, pin, res)
     return 0
+
+
+def stalls_cell(r: dict[str, object]) -> str:
+    stalls = r["stalls"]
+    assert isinstance(stalls, list)
+    if not stalls:
+        return "none"
+    per_cpu: dict[int, int] = {}
+    for st in stalls:
+        per_cpu[st["cpu"]] = per_cpu.get(st["cpu"], 0) + 1
+    cpus = ", ".join(f"CPU{c} x{n}" for c, n in sorted(per_cpu.items()))
+    return f"{len(stalls)} ({cpus}); longest {r['longest_stall_seconds']} s"
+
+
+def lockups_cell(r: dict[str, object]) -> str:
+    reps = r["soft_lockup_reports"]
+    assert isinstance(reps, list)
+    if not reps:
+        return "0"
+    top = max(reps, key=lambda lk: lk["stuck_for_seconds"])
+    return (
+        f"{len(reps)}; up to {top['stuck_for_seconds']} s (CPU{top['cpu']}), "
+        f"{top['past_threshold_seconds']:+g} s past the {r['softlockup_threshold_seconds']:g} s threshold"
+    )
+
+
+SLICES_NS = (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
+MODELS = (("full", {"PREEMPT_VOLUNTARY": False}), ("PREEMPT_NONE", {"PREEMPT_VOLUNTARY": False, "PREEMPT_NONE": True}))
+
+
+def sensitivity(size: str, pin: str, res: Path) -> None:
+    """v6.17+94894c9c under the other preemption models and other CFS slice lengths."""
+    sc = get_scenario("rt.push-ipi-storm")
+    default_slice = sc.CFS_SLICE_NS
+    v = "v6.17+94894c9c"
+    runs: list[tuple[str, str, int, dict[str, object]]] = []
+    for label, cfg in MODELS:
+        t0 = time.perf_counter()
+        rep = simulate("rt.push-ipi-storm", v, size=size, config=cfg, wall_limit_s=600)
+        runs.append(("model", label, default_slice, _row(rep, time.perf_counter() - t0)))
+        print(f"{v} {label}: {time.perf_counter() - t0:.1f} s wall", file=sys.stderr)
+    try:
+        for ns in SLICES_NS:
+            sc.CFS_SLICE_NS = ns
+            t0 = time.perf_counter()
+            rep = simulate("rt.push-ipi-storm", v, size=size, wall_limit_s=600)
+            runs.append(("slice", "PREEMPT_VOLUNTARY", ns, _row(rep, time.perf_counter() - t0)))
+            print(f"{v} slice {ns} ns: {time.perf_counter() - t0:.1f} s wall", file=sys.stderr)
+    finally:
+        sc.CFS_SLICE_NS = default_slice
+    (res / f"storm_sensitivity_{size}.json").write_text(
+        json.dumps(
+            [{"kind": k, "preemption": m, "cfs_slice_ns": ns, **row} for k, m, ns, row in runs],
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    lines = [
+        f"# rt.push-ipi-storm, timed, size {size}: what the report owes to the preemption model and the CFS slice",
+        "",
+        f"`python bench/storm_full.py --size {size} --sensitivity`, {v}.  The scenario runs PREEMPT_VOLUNTARY "
+        f"with the targets' CFS task doing {default_slice / 1e6:g} ms of kernel work between two cond_resched() "
+        "calls (storm_full.md); here one of the two is changed at a time.  Under full preemption cond_resched() "
+        f"returns 0 and the slice does not matter.  {pin}.",
+        "",
+        "| preemption | CFS slice | backlog growth /s | max backlog | stalls | soft lockups (stuck for; past the "
+        "threshold) | wall s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for _, model, ns, row in runs:
+        lines.append(
+            f"| {model} | {_fmt_ns(ns)} | {row['growth_per_second']} | {row['max_backlog']:.0f} | {stalls_cell(row)} "
+            f"| {lockups_cell(row)} | {row['wall_seconds']} |"
+        )
+    lines.append("")
+    (res / f"storm_sensitivity_{size}.md").write_text("\n".join(lines))
+
+
+def _row(rep: SimReport, wall: float) -> dict[str, object]:
+    data = rep.to_json()
+    data.pop("samples")
+    data["wall_seconds"] = round(wall, 1)
+    return data
+
+
+def _fmt_ns(ns: int) -> str:
+    return f"{ns / 1e6:g} ms" if ns >= 1_000_000 else f"{ns / 1e3:g} us"
 
 
 def findings(rep: SimReport) -> dict[str, object]:
@@ -101,7 +211,9 @@ def findings(rep: SimReport) -> dict[str, object]:
         "max_backlog": rep.max_backlog,
         "first_stall_ns": rep.first_stall_ns,
         "first_stall_cpu": rep.first_stall_cpu,
+        "stalls": [st.to_json() for st in rep.stalls],
         "soft_lockups": rep.soft_lockups,
+        "soft_lockup_reports": [(lk.cpu, lk.stuck_for_s) for lk in rep.lockups],
         "last_sample": {k: v for k, v in last.items() if "out of schedule" not in k},
     }
 
@@ -140,7 +252,8 @@ def check_coalescing(runs: list[tuple[SimReport, float]], size: str, pin: str, r
         "",
         f"`python bench/storm_full.py --size {size} --check-coalescing`.  The pullers' stand-in skips the pulls "
         "that could change nothing (RtPushScenario._pullers); this runs every variant again with every pull made "
-        "back to back and compares what the two runs report: growth, maximum backlog, first stall, soft lockups, "
+        "back to back and compares what the two runs report: growth, maximum backlog, first stall, every stall, "
+        "soft lockups (each report's CPU and figure), "
         f"and the last sample of every probe (the out-of-schedule() measure aside).  {pin}.",
         "",
         "| variant | same findings | differs in | steps (skipping / back to back) | wall s (skipping / back to back) |",
