@@ -269,7 +269,7 @@ def breakdown(n: int = 4, k: int = 5000) -> dict[str, Any]:
     switch pair from the bare greenlet round-robin."""
     from kernel_port.engine import memory
     from kernel_port.engine.core import Machine
-    from kernel_port.engine.execution import count_preemptions
+    from kernel_port.engine.execution import Preemptions
 
     total = 1e6 / max(best_rate(time_engine, n, k)[0] for _ in range(3))
     floor = 1e6 / max(best_rate(time_greenlets, n, k)[0] for _ in range(3))
@@ -283,17 +283,17 @@ def breakdown(n: int = 4, k: int = 5000) -> dict[str, Any]:
         en = m.enabled()
         rr = RoundRobin()
         pick_us = _per_call(lambda: rr.pick(m, en), 20000)
-        acts = [i % n for i in range(20000)]
-        logs = [en] * 20000
+        pre = Preemptions()
         t0 = time.perf_counter()
-        count_preemptions(m, acts, logs)
+        for i in range(20000):
+            pre.before(m, i % n, en)
         cp_us = 1e6 * (time.perf_counter() - t0) / 20000
     finally:
         memory.BUILDING[0] = None
     parts = {
         "Machine.enabled() (rebuilt every step)": round(enabled_us, 3),
         "driver pick (RoundRobin)": round(pick_us, 3),
-        "count_preemptions (after the run, per step)": round(cp_us, 3),
+        "Preemptions.before (online, per step)": round(cp_us, 3),
         "greenlet switch pair + loop (bare greenlet round-robin)": round(floor, 3),
     }
     rest = total - sum(parts.values())

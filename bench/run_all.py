@@ -244,9 +244,8 @@ def engine_md(es: dict[str, Any]) -> str:
         f"{100 * parts['Machine.enabled() (rebuilt every step)'] / tot:.0f}% of a round-robin step).  Only the "
         "stepped CPU, woken spinners and targets of IPIs change state; keep a set updated in `step()`.  "
         "Measured potential: up to that share.",
-        f"2. **Count preemptions online** in `run()` instead of keeping `enabled_log` (a list per step) and "
-        f"`count_preemptions` after the run: {parts['count_preemptions (after the run, per step)']} µs plus one "
-        "append per step (~2-3%).",
+        f"2. **Preemptions are counted online** (`Preemptions.before`, done): "
+        f"{parts['Preemptions.before (online, per step)']} µs per step.",
         "3. **Leaner access path.** Precompute `(oid, name)` keys per object and field; store `pending` with the "
         "`ctl` read already appended (saves one tuple concatenation in `step()` and one in `accesses()`); reuse the "
         "`values`/`stores` lists; skip the all-CPU wake-up loop when no CPU waits (a counter of waiting CPUs).  "

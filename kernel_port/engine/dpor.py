@@ -89,7 +89,7 @@ from .execution import Outcome, Program, run
 Event = tuple[int, Accesses, list[tuple[Key, Any, Any]], Any, list[Key], list[int], int]  # Machine.events
 # A step in a wakeup sequence: the actor, the footprint of its step, and the value choices
 # (faults) the step made in the execution the sequence comes from.
-Step = tuple[int, Accesses, tuple[int, ...]]
+Step = tuple[int, Accesses, "tuple[int, ...] | None"]
 
 
 def independent(a: Accesses, b: Accesses) -> bool:
@@ -625,6 +625,21 @@ class DporDriver:
         self.history: History | None = None
         self.fresh = 0  # first depth whose step is new in the current execution
         self.end_hw: tuple[int, ...] = ()
+        # A subtree task (parallel.py): the nodes up to depth ``root`` are not this search's
+        # to branch at.  ``forced`` gives each of them its (actor, value choices); the one at
+        # ``root`` explores only ``root_branch`` (with the sleep set ``root_sleep``).  A
+        # wakeup sequence or a branch for a node at or above ``root`` is not inserted but
+        # kept in ``forwarded`` (depth, sequence) for the controller.
+        self.root = -1
+        self.forced: list[tuple[int, list[int]]] = []
+        self.root_branch: WNode | None = None
+        self.root_sleep: dict[int, Accesses] = {}
+        self.forwarded: list[tuple[int, list[Step]]] = []
+        # Source-set insertion (Abdulla et al., source-DPOR): a sleeper or a waiting branch
+        # covers a sequence only when it occurs in it as an initial, not when it merely
+        # commutes with it.  A split search needs it (parallel.py): the sequences the
+        # optimal test relies on below a branch may reach that branch after its task began.
+        self.initials_only = False
 
     # -- driver protocol -------------------------------------------------------------------
     def begin(self) -> None:
@@ -695,11 +710,29 @@ class DporDriver:
             for q in p.done if self.bound is None else p.covered:
                 if q != p.actor and q != p.cut and q in p.accs and independent(p.accs[q], eacc):
                     sleep[q] = p.accs[q]
+        if d == self.root:
+            sleep = dict(self.root_sleep)
         node = Node(d, enabled, sleep, accs, prev, preempts, m.hw_state())
         node.cpu_of = cpu_of = {a: m.step_cpu(a) for a in enabled}
         node.cpus_on = {c for c in cpu_of.values() if c >= 0}
         if d and self.reduction:
             self._check_enabling(m, stack[d - 1], node)
+        if d <= self.root:
+            # The task's path: the node's step is given (and, at the root, its subtree).
+            a, vals = self.forced[d]
+            if a not in node.enabled_set:
+                raise RuntimeError(f"nondeterministic program: a task's path expects {m.actor_name(a)} at depth {d}")
+            w = self.root_branch if d == self.root and self.root_branch is not None else WNode(a, accs[a])
+            node.wut = [w]
+            node.actor = a
+            node.cur = w
+            node.values = list(vals)
+            node.nopts = []
+            stack.append(node)
+            self.depth = d + 1
+            self.cur = node
+            self.vi = 0
+            return a
         choice: WNode | None = None
         # Follow the wakeup tree below the branch being explored.
         for w in self.subtree:
@@ -770,7 +803,9 @@ class DporDriver:
         i = self.vi
         self.vi += 1
         if i < len(node.values):
-            if node.nopts[i] != nopts:
+            if i >= len(node.nopts):
+                node.nopts.append(nopts)  # a task's given value (parallel.py)
+            elif node.nopts[i] != nopts:
                 raise RuntimeError(f"nondeterministic program: value choice '{what}' changed its options")
             return node.values[i]
         node.values.append(0)
@@ -938,24 +973,34 @@ class DporDriver:
         return [(ev[k][0], ev[k][1], tuple(ev[k][5])) for k in range(i + 1, min(j, len(ev))) if clk[k][ai] <= i]
 
     def _reverse(self, m: Machine, i: int, j: int, a: int, acc: Accesses, vals: Any = None) -> None:
-        """Insert the reversal ``notdep(e_i).e'`` at node i."""
+        """Insert the reversal ``notdep(e_i).e'`` at node i.  Under a preemption bound only the
+        steps of notdep(e_i) that e' needs (those happening before it) go first: the others
+        can come after e', and putting them first may cost preemptions the bound refuses."""
         node = self.stack[i]
         v = self._notdep(i, j)
+        h = self.history
+        if self.bound is not None and h is not None and j < len(h.ev):
+            cj = h.clk[j]
+            ev = h.ev
+            keep = [k for k in range(i + 1, j) if h.clk[k][ev[i][0]] <= i and cj[ev[k][0]] > k]
+            v = [(ev[k][0], ev[k][1], tuple(ev[k][5])) for k in keep]
         v.append((a, acc, vals))
         if v[0][0] not in node.enabled_set:
             self.anomalies += 1
             return
         self._insert(node, v)
         if self.bound is not None:
-            # Bounded POR: also the first actor at the latest earlier switch point.
-            a0 = v[0][0]
+            # Bounded POR (Coons et al.): also at the latest earlier point where switching is
+            # free, the reversal's first actor and the racing actor.
             for k in range(i, -1, -1):
                 nk = self.stack[k]
                 p = nk.prev_cpu
                 c = nk.cpu_of.get(nk.actor, -1)
                 free = p < 0 or p not in nk.cpus_on or (c >= 0 and c != p)
                 if free:
-                    self._add_branch(nk, a0)
+                    for b in (v[0][0], a):
+                        if b in nk.enabled_set:
+                            self._add_branch(nk, b)
                     break
 
     def _sleepers(self, node: Node) -> list[tuple[int, Accesses]]:
@@ -965,6 +1010,13 @@ class DporDriver:
                 out.append((q, node.accs[q]))
         return out
 
+    def _forward(self, node: Node, v: list[Step]) -> bool:
+        """A subtree task hands sequences for the nodes it does not own to its controller."""
+        if node.depth <= self.root:
+            self.forwarded.append((node.depth, v))
+            return True
+        return False
+
     def _insert(self, node: Node, v: list[Step]) -> None:
         """Insert sequence ``v`` into the wakeup tree of ``node`` (Abdulla et al., the
         operation insert[E](v, wut)): unless a sleeper (an actor asleep there or a branch
@@ -972,8 +1024,11 @@ class DporDriver:
         weak initials of what is left of v; stop if one is a leaf or v is used up; else add
         the rest of v as a new branch.  Branches are copied on the way down, so a subtree
         handed to a node below never changes under it."""
+        if self._forward(node, v):
+            return
         for q, fq in self._sleepers(node):
-            if weak_initial(q, fq, v) is not None:
+            k = weak_initial(q, fq, v)
+            if k is not None and (k >= 0 or not (self.initials_only or self.bound is not None)):
                 return
         w = list(v)
         cur = node.wut
@@ -987,7 +1042,9 @@ class DporDriver:
                         self.anomalies += 1
                     continue
                 k = weak_initial(child.actor, child.acc, w)
-                if k is None:
+                if k is None or (k < 0 and (self.bound is not None or self.initials_only)):
+                    # (Under a preemption bound a branch that merely commutes with w does not
+                    # lead to it: the bound may prune what that branch would run.)
                     continue
                 if k >= 0:
                     if _vkey(w[k][2]) != _vkey(child.values):
@@ -1019,6 +1076,8 @@ class DporDriver:
 
     def _add_branch(self, node: Node, a: int) -> None:
         """Explore actor ``a`` first at ``node`` (unless done, asleep or queued)."""
+        if a in node.enabled_set and self._forward(node, [(a, node.accs[a], None)]):
+            return
         if a in node.enabled_set and a not in node.sleep and a not in node.done:
             if all(w.actor != a for w in node.wut):
                 node.wut.append(WNode(a, node.accs[a]))
@@ -1028,6 +1087,8 @@ class DporDriver:
         stack = self.stack
         while stack:
             node = stack[-1]
+            if node.depth < self.root:
+                return False  # a task's path: not ours to branch at
             vals = node.values
             for i in range(len(vals) - 1, -1, -1):
                 if vals[i] + 1 < node.nopts[i]:
@@ -1035,6 +1096,8 @@ class DporDriver:
                     node.nopts = node.nopts[: i + 1]
                     self.fresh = len(stack) - 1
                     return True
+            if node.depth == self.root:
+                return False  # the task's branch is done
             node.done.add(node.actor)
             if not node.cur_pruned:
                 node.covered.add(node.actor)
@@ -1143,9 +1206,11 @@ def search(
     keep_events: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     progress: Callable[[DporStats], None] | None = None,
+    yield_after: float | None = None,
 ) -> str:
     """Run executions until the tree is exhausted (``"exhausted"``) or a stop rule holds
-    (``"stopped"``)."""
+    (``"stopped"``); with ``yield_after``, also stop once that many seconds have passed and
+    the next branch is chosen (``"yield"``: parallel.py hands the rest out)."""
     while True:
         drv.begin()
         out = run(program, drv, keep_machine=True)
@@ -1178,6 +1243,8 @@ def search(
             return "exhausted"
         if stopper.after_advance(st):
             return "stopped"
+        if yield_after is not None and time.perf_counter() - stopper.t0 > yield_after:
+            return "yield"
         if progress is not None and st.executions % 256 == 0:
             st.seconds = time.perf_counter() - stopper.t0
             progress(st)
@@ -1195,12 +1262,9 @@ def explore(
     keep_events: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     progress: Callable[[DporStats], None] | None = None,
-    jobs: int | None = None,
-    pool: Any = None,
-    split: int | None = None,
-    yield_after: float | None = None,
 ) -> DporStats:
-    """Exhaustively explore ``program``; returns statistics and the bad outcomes."""
+    """Exhaustively explore ``program``; returns statistics and the bad outcomes.  (The same
+    search split over worker processes or a cluster: parallel.explore.)"""
     limits = Limits(max_executions, max_seconds, stop_on_bug, after_bug)
     drv = DporDriver(program.ncpus, preemption_bound, reduction)
     st = DporStats()
