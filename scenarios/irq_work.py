@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from kernel_port.arch.x86.kernel.irq_work import IRQ_WORK_VECTOR
-from kernel_port.engine import Machine, Struct, cpu_relax, field
+from kernel_port.engine import READ_ONCE, WRITE_ONCE, Machine, Struct, cpu_relax, field
 from kernel_port.kernel.irq_work import IRQ_WORK_INIT, irq_work
 from kernel_port.kernel.time.hrtimer import (
     CLOCK_MONOTONIC,
@@ -202,3 +202,104 @@ class TickKickLockup(Scenario):
         # local timer interrupts it somewhere in the loop.
         while not self.task.woken:
             cpu_relax("the polling task waits for the timer's event")
+
+
+class Data(Struct):
+    """The data a queuer hands to the work's callback (irq_work.busy-flag-race)."""
+
+    val = field(0)
+
+
+class Handled(Struct):
+    """What the callback runs saw: the scenario's evidence, not kernel state (no steps)."""
+
+    newest = field(0, shared=False)
+    runs = field(0, shared=False)
+
+
+class BusyFlagRace(Scenario):
+    """A queuer that finds the work still PENDING trusts the running callback to see its data.
+
+    One CPU runs a work's callback, which reads shared data; another CPU writes new data and
+    queues the same work.  The queuer's claim fails while the work is PENDING, on the promise
+    that the run already queued has not started reading yet and so will see the new data; a
+    claim that comes after the runner dropped PENDING succeeds and queues a new run.  Either
+    way the newest data must be handled.
+
+    Before c8446b75 (tree pre-c8446b75) the runner dropped PENDING with a plain store of BUSY
+    and went straight into the callback, and the queuer gave up on a plain load of the flags
+    made after its plain store of the data.  On x86 both stores can wait in store buffers:
+    the runner's callback reads the old data while its BUSY store is still buffered, and the
+    queuer reads PENDING from memory while its data store is still buffered.  That is the SB
+    (store buffering) litmus test.  c8446b75 turns the runner's store into ``xchg()`` (a fence
+    on that side only: still SB, with one fence); e0bbe2d8 (the claim fix) makes the queuer
+    decide on a ``cmpxchg()`` result, which drains its buffer first.  v6.17 claims with
+    ``atomic_fetch_or()`` and has ``smp_mb()`` after the PENDING clear in
+    ``irq_work_single()``; the mutation no-mb-irq-work-single removes that barrier.
+
+    CPU 0 queues the work (data 0) and takes its own irq_work interrupt, whose
+    ``irq_work_run()`` runs the callback; CPU 1 writes data 1 and queues the work.  A claim by
+    CPU 1 that succeeds queues the work on CPU 1, whose own interrupt runs it (the requeued
+    run).  Property: the newest data (1) is handled by some run of the callback.
+
+    Under sequential consistency the race cannot happen: the queuer's data store comes before
+    its load of the flags, which comes before the runner's store of BUSY, which comes before
+    the callback's read of the data.  So every cell this scenario can run today (``sc``) is
+    OK, and the BUG cells are the ``tso`` ones (memory model ``tso``, issue 18), kept in
+    ``expect_tso_pending`` until the engine has store buffers:
+
+    =========================================  =====  =======
+    variant                                    model  verdict
+    =========================================  =====  =======
+    pre-c8446b75                               tso    BUG
+    pre-c8446b75                               sc     OK
+    pre-c8446b75+c8446b75                      tso    BUG
+    pre-c8446b75+c8446b75+e0bbe2d8             tso    OK
+    v6.17                                      tso    OK
+    v6.17+no-mb-irq-work-single                tso    BUG
+    v6.17+no-mb-irq-work-single                sc     OK
+    =========================================  =====  =======
+
+    The two ``sc`` cells prove nothing about the patches alone (they show that SC cannot see
+    the race); the scenario's BUG cells are the ``tso`` ones.
+    """
+
+    name = "irq_work.busy-flag-race"
+    cpus = 2
+    config = {"APIC": True}
+    expect = {
+        "pre-c8446b75": OK,
+        "v6.17+no-mb-irq-work-single": OK,
+    }
+    # The x86-TSO cells (issue 18).  The engine does not know "@tso" keys yet: the lead moves
+    # these into ``expect`` when the TSO engine lands (a key without suffix is "sc").
+    expect_tso_pending = {
+        "pre-c8446b75@tso": BUG,
+        "pre-c8446b75+c8446b75@tso": BUG,
+        "pre-c8446b75+c8446b75+e0bbe2d8@tso": OK,
+        "v6.17@tso": OK,
+        "v6.17+no-mb-irq-work-single@tso": BUG,
+    }
+
+    def setup(self, k: Any, m: Machine) -> None:
+        self.data = Data(name="data")
+        self.handled = Handled(name="handled")
+        self.work = IRQ_WORK_INIT(self.work_func, name="work")
+        m.eventually(
+            "the newest data (1) was handled by a run of the callback",
+            lambda: self.handled.newest == 1,
+        )
+
+    def work_func(self, work: irq_work) -> None:
+        # The callback handles whatever data it reads now.
+        val = READ_ONCE(self.data.val)
+        self.handled.runs += 1
+        self.handled.newest = max(self.handled.newest, val)
+
+    def cpu0(self, k: Any) -> None:
+        # The first queue: the run happens in this CPU's irq_work interrupt.
+        k.irq_work_queue(self.work)
+
+    def cpu1(self, k: Any) -> None:
+        WRITE_ONCE(self.data, "val", 1)
+        k.irq_work_queue(self.work)
