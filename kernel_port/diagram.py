@@ -1487,7 +1487,7 @@ def check_partial(sl: Slice, prog: Any, choices: list[int], shown: set[int]) -> 
 
 
 def _value(ex: Execution, v: Any, key: Key, decode: dict[Key, Any]) -> str:
-    from .engine.memory import fmt
+    from .engine.core import fmt
 
     dec = decode.get(key)
     if dec is not None and isinstance(v, int) and not isinstance(v, bool):

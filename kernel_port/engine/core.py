@@ -340,9 +340,8 @@ class CPU:
             # Return to task level: a woken thread that outranks the interrupted context runs
             # now (preemption on interrupt exit, as CONFIG_PREEMPT and PREEMPT_RT kernels do;
             # PREEMPT_NONE and PREEMPT_VOLUNTARY kernels wait for the next schedule() call).
-            from .tasks import preempt_check
-
-            preempt_check(self)
+            if m.scheduler is not None:
+                m.scheduler.preempt_check(self)
 
     # -- queries ------------------------------------------------------------
     def in_hardirq(self) -> bool:
@@ -464,6 +463,9 @@ class Machine:
         # Called with the CPU whenever it passes a scheduling point (schedule(), preemption
         # at interrupt exit, the idle loop): what "the CPU reached schedule()" means.
         self.sched_hooks: list[Callable[[CPU], None]] = []
+        # The kernel-thread scheduler (tasks.py) once a scenario creates a thread: the machine
+        # calls its preempt_check() at interrupt return and idle_pick() from the idle loop.
+        self.scheduler: Any = None
         self.probes: list[tuple[str, Callable[[], float]]] = []
         # CPUs that have ever spun (cpu_relax / await): only they can need waking.
         self.spin_cpus: list[CPU] = []
@@ -800,8 +802,6 @@ class Machine:
                     if g is not None and g[0] == "await" and not c.wait_hint:
                         obj = self.objs.get(g[1][0])
                         if obj is not None:
-                            from .memory import fmt
-
                             now = f" (now {fmt(obj.__dict__[g[1][1]])})"
                     parts.append(f"CPU{c.id} spins in {c.where()} waiting for {c.await_what}{now}{hint}")
                     continue
@@ -835,10 +835,8 @@ class Machine:
         assert cpu is not None
         for hook in self.sched_hooks:
             hook(cpu)
-        if cpu.local.get("sched") is not None:
-            from .tasks import idle_pick
-
-            if idle_pick(cpu):
+        if cpu.local.get("sched") is not None and self.scheduler is not None:
+            if self.scheduler.idle_pick(cpu):
                 return  # a kernel thread ran; the idle loop comes back here
         if not cpu.irqs_on:
             # sti is a step: it changes whether interrupts can arrive.  With
@@ -1152,3 +1150,26 @@ def current_cpu() -> CPU:
     if cpu is None:
         raise RuntimeError("a kernel primitive was called outside a CPU (scenario set-up?)")
     return cpu
+
+
+def sched_state(cpu: CPU) -> dict[str, Any]:
+    """The CPU's scheduler state (created on first use): its kernel threads, the one running,
+    and the folded need-resched flag that set_need_resched() writes."""
+    st: dict[str, Any] | None = cpu.local.get("sched")
+    if st is None:
+        st = {"tasks": [], "current": None, "base": None, "need_resched": False}
+        cpu.local["sched"] = st
+    return st
+
+
+def fmt(v: Any) -> str:
+    """Format a value the way a kernel person would read it (a struct by its name)."""
+    if v is None:
+        return "NULL"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int) and abs(v) >= 16:
+        return hex(v)
+    return repr(v) if isinstance(v, str) else str(v)

@@ -20,8 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import core
-from .core import Frame
-from .memory import fmt
+from .core import Frame, fmt
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import core
+from .core import fmt
 
 _MISSING = object()
 
@@ -200,18 +201,3 @@ class PerCpu:
 
     def __iter__(self) -> Any:
         return iter(self._v)
-
-
-def fmt(v: Any) -> str:
-    """Format a value the way a kernel person would read it."""
-    if v is None:
-        return "NULL"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, Struct):
-        return repr(v)
-    if isinstance(v, int) and abs(v) >= 16:
-        return hex(v)
-    return repr(v) if isinstance(v, str) else str(v)

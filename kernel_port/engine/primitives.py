@@ -22,9 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import core
-from .core import ACQUIRE, CPU, FAULTS, HARDIRQ_MASK, NMI_MASK, NMI_VECTOR, SOFTIRQ_MASK, SOFTIRQ_OFFSET, UPDATE
+from .core import ACQUIRE, CPU, FAULTS, HARDIRQ_MASK, NMI_MASK, NMI_VECTOR, SOFTIRQ_MASK, SOFTIRQ_OFFSET, UPDATE, fmt
 from .errors import KernelBUG, KernelWARN, SleepingInAtomic
-from .memory import Struct, field, fmt
+from .memory import Struct, field
 
 
 def _cpu() -> CPU:
@@ -377,9 +377,7 @@ def set_need_resched(cpu_id: int, value: bool = True) -> None:
     """Set (or clear) CPU ``cpu_id``'s folded need-resched state, as a port's resched_curr()
     or scheduler_ipi() does; part of the caller's step (the caller's own access covers it).
     The engine's preemption at interrupt return and ports' need_resched() read it."""
-    from .tasks import sched_state
-
-    sched_state(_cpu().m.cpus[cpu_id])["need_resched"] = value
+    core.sched_state(_cpu().m.cpus[cpu_id])["need_resched"] = value
 
 
 def sched_point() -> None:

@@ -32,6 +32,7 @@ reads the CPU's run-queue key).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -105,23 +106,14 @@ def _restore(cpu: CPU, saved: dict[str, Any]) -> None:
         setattr(cpu, k, v)
 
 
-def _sched(cpu: CPU) -> dict[str, Any]:
-    st: dict[str, Any] | None = cpu.local.get("sched")
-    if st is None:
-        st = {"tasks": [], "current": None, "base": None, "need_resched": False}
-        cpu.local["sched"] = st
-    return st
-
-
-def sched_state(cpu: CPU) -> dict[str, Any]:
-    """The CPU's scheduler state (created on first use)."""
-    return _sched(cpu)
+_sched = sched_state = core.sched_state
 
 
 def kthread_create_on_cpu(m: Machine, cpu: int, fn: Callable[[], Any], name: str, prio: int = NORMAL_PRIO) -> Task:
     """Create a kernel thread bound to ``cpu`` (sleeping until woken)."""
     t = Task(m, cpu, name, fn, prio)
     _sched(m.cpus[cpu])["tasks"].append(t)
+    m.scheduler = sys.modules[__name__]
     if RESCHEDULE_VECTOR not in m.vectors:
         m.register_vector(RESCHEDULE_VECTOR, "RESCHEDULE_VECTOR", _scheduler_ipi)
     return t
