@@ -12,8 +12,9 @@ one panel per variant that ran to the end).  Runs pinned to one core (bench/pinn
 
 ``--sensitivity`` also runs v6.17+94894c9c under the other preemption models (full, NONE) and
 with the targets' CFS task doing 10 us to 100 ms of kernel work between two cond_resched()
-calls (PushIpiStorm.CFS_SLICE_NS, an input nothing fits), and writes
-bench/results/storm_sensitivity_<size>.{json,md}: what the report owes to those two choices.
+calls (PushIpiStorm.CFS_SLICE_NS, an input nothing fits): what the report owes to those two
+choices.  They go into the same files: a section of storm_<size>.md, and the list
+``"sensitivity"`` of the v6.17+94894c9c row of storm_<size>.json.
 
 ``--check-coalescing`` also runs each variant with the pullers' stand-in pulling back to
 back (``COALESCE_PULLS = False``: no pull skipped) and writes
@@ -72,13 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{v}: {data['stop']} at {data['virtual_seconds']:.3f} s virtual, {wall:.1f} s wall", file=sys.stderr)
     res = ROOT / "bench" / "results"
     res.mkdir(exist_ok=True)
-    (res / f"storm_{args.size}.json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
     img = ROOT / "docs" / "bugs" / "img" / f"rt.push-ipi-storm-{args.size}.png"
     plot(reps, str(img))
     lines = [
         f"# rt.push-ipi-storm, timed, size {args.size}",
         "",
-        f"`python bench/storm_full.py --size {args.size}`; plot: docs/bugs/img/{img.name}.  Goal: each full-size "
+        f"`python bench/storm_full.py --size {args.size}{' --sensitivity' if args.sensitivity else ''}`; plot: docs/bugs/img/{img.name}.  Goal: each full-size "
         f"run under 60 s of wall time on one core.  This run: {pin}; build (set-up) time included.",
         "",
         "| variant | stop | virtual s | backlog growth /s (first half) | max backlog | stalls (out of schedule() "
@@ -105,11 +105,18 @@ def main(argv: list[str] | None = None) -> int:
         if not r["stalls"] and not r["soft_lockup_reports"]:
             lines.append("  * no stall, no soft lockup")
     lines.append("")
+    (res / f"storm_{args.size}.json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    (res / f"storm_{args.size}.md").write_text("\n".join(lines))
+    if args.sensitivity:  # written again with the section (a run cut short keeps the table above)
+        runs = sensitivity(args.size)
+        for r in rows:
+            if r["variant"] == SENSITIVITY_VARIANT:
+                r["sensitivity"] = [{"kind": k, "preemption": m, "cfs_slice_ns": ns, **row} for k, m, ns, row in runs]
+        lines += sensitivity_lines(runs, args.size, pin)
+    (res / f"storm_{args.size}.json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
     (res / f"storm_{args.size}.md").write_text("\n".join(lines))
     if args.check_coalescing:
         check_coalescing(all_reps, args.size, pin, res)
-    if args.sensitivity:
-        sensitivity(args.size, pin, res)
     return 0
 
 
@@ -141,12 +148,16 @@ SLICES_NS = (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
 MODELS = (("full", {"PREEMPT_VOLUNTARY": False}), ("PREEMPT_NONE", {"PREEMPT_VOLUNTARY": False, "PREEMPT_NONE": True}))
 
 
-def sensitivity(size: str, pin: str, res: Path) -> None:
+SENSITIVITY_VARIANT = "v6.17+94894c9c"
+Run = tuple[str, str, int, dict[str, object]]
+
+
+def sensitivity(size: str) -> list[Run]:
     """v6.17+94894c9c under the other preemption models and other CFS slice lengths."""
     sc = get_scenario("rt.push-ipi-storm")
     default_slice = sc.CFS_SLICE_NS
-    v = "v6.17+94894c9c"
-    runs: list[tuple[str, str, int, dict[str, object]]] = []
+    v = SENSITIVITY_VARIANT
+    runs: list[Run] = []
     for label, cfg in MODELS:
         t0 = time.perf_counter()
         rep = simulate("rt.push-ipi-storm", v, size=size, config=cfg, wall_limit_s=600)
@@ -161,33 +172,31 @@ def sensitivity(size: str, pin: str, res: Path) -> None:
             print(f"{v} slice {ns} ns: {time.perf_counter() - t0:.1f} s wall", file=sys.stderr)
     finally:
         sc.CFS_SLICE_NS = default_slice
-    (res / f"storm_sensitivity_{size}.json").write_text(
-        json.dumps(
-            [{"kind": k, "preemption": m, "cfs_slice_ns": ns, **row} for k, m, ns, row in runs],
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n"
-    )
+    return runs
+
+
+def sensitivity_lines(runs: list[Run], size: str, pin: str) -> list[str]:
+    default_slice = get_scenario("rt.push-ipi-storm").CFS_SLICE_NS
     lines = [
-        f"# rt.push-ipi-storm, timed, size {size}: what the report owes to the preemption model and the CFS slice",
+        f"## What the report owes to the preemption model and the CFS slice ({SENSITIVITY_VARIANT})",
         "",
-        f"`python bench/storm_full.py --size {size} --sensitivity`, {v}.  The scenario runs PREEMPT_VOLUNTARY "
+        f"`python bench/storm_full.py --size {size} --sensitivity`.  The scenario runs PREEMPT_VOLUNTARY "
         f"with the targets' CFS task doing {default_slice / 1e6:g} ms of kernel work between two cond_resched() "
-        "calls (storm_full.md); here one of the two is changed at a time.  Under full preemption cond_resched() "
+        "calls (the table above); here one of the two is changed at a time.  Under full preemption cond_resched() "
         f"returns 0 and the slice does not matter.  {pin}.",
         "",
-        "| preemption | CFS slice | backlog growth /s | max backlog | stalls | soft lockups (stuck for; past the "
-        "threshold) | wall s |",
-        "|---|---|---|---|---|---|---|",
+        "| preemption | CFS slice | stop | backlog growth /s | max backlog | stalls | soft lockups (stuck for; past "
+        "the threshold) | steps | wall s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for _, model, ns, row in runs:
         lines.append(
-            f"| {model} | {_fmt_ns(ns)} | {row['growth_per_second']} | {row['max_backlog']:.0f} | {stalls_cell(row)} "
-            f"| {lockups_cell(row)} | {row['wall_seconds']} |"
+            f"| {model} | {_fmt_ns(ns)} | {row['stop']} at {row['virtual_seconds']:.3f} s | {row['growth_per_second']} "
+            f"| {row['max_backlog']:.0f} | {stalls_cell(row)} | {lockups_cell(row)} | {row['steps']} "
+            f"| {row['wall_seconds']} |"
         )
     lines.append("")
-    (res / f"storm_sensitivity_{size}.md").write_text("\n".join(lines))
+    return lines
 
 
 def _row(rep: SimReport, wall: float) -> dict[str, object]:
