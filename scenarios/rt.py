@@ -74,7 +74,7 @@ STORM_TIMER_VECTOR = 0xEB  # the reproducer's hrtimer (a local timer interrupt o
 # length is how much CPU time the task needs between two chances to schedule -- and so to let
 # the watchdog's stopper run.  An input, not fitted to anything: the reproducer does not say
 # what its targets ran in the kernel.  `python bench/storm_full.py --sensitivity` shows what the
-# report does with slices from 10 us to 100 ms (bench/results/storm_sensitivity_full.md).
+# report does with slices from 10 us to 100 ms (bench/results/storm_full.md, its last section).
 CFS_SLICE_NS = 10_000_000
 # The stand-in for the 190 pulling CPUs pulls 1 us after the previous pull ends (a pull's own
 # cost, its rd accesses, sets the rate), and skips the pulls that could change nothing
