@@ -195,6 +195,15 @@ class CPU:
         self.busy_left = 0  # timed mode: what remains of the busy_loop() the CPU is in
         self.irqoff_since = -1  # timed mode: when the CPU last had interrupts off with one pending
         self.timed_base = 0  # timed mode: what any step of this CPU costs at least
+        # x86-TSO (Machine.tso): the CPU's store buffer, oldest first, as [key, the object's
+        # __dict__, field name, value]; sb_base is the number of its stores already in memory,
+        # so sb[k] is store number sb_base + k (its location ("sb", cpu, number), see
+        # sb_key()).  ``refresh`` recomputes the pending step's footprint when it depends
+        # on the buffer (a load that may forward, a store, a drain): CPU.park() and the
+        # buffer's own steps call it.
+        self.sb: list[list[Any]] = []
+        self.sb_base = 0
+        self.refresh: Callable[[], Accesses] | None = None
 
     # -- running code ------------------------------------------------------
     def _main(self) -> None:
@@ -230,13 +239,15 @@ class CPU:
         self.pending = ((self.ctl, True), (self.apic_key, True))
         self.pending_what = "boot"
 
-    def park(self, acc: Accesses, what: str) -> None:
-        """Announce the next access and wait to be scheduled (CPU greenlet)."""
+    def park(self, acc: Accesses, what: str, refresh: Callable[[], Accesses] | None = None) -> None:
+        """Announce the next access and wait to be scheduled (CPU greenlet).  ``refresh``
+        recomputes the footprint after an interrupt ran here or the store buffer moved."""
         m = self.m
         root = m.root
         while True:
             self.pending = acc
             self.pending_what = what
+            self.refresh = refresh
             if m.fast is self:
                 # Timed mode: go on in line, or hand over to whatever comes next.
                 if m.timed_inline(self):
@@ -245,8 +256,47 @@ class CPU:
             else:
                 cmd = root.switch()
             if cmd is None:
+                self.refresh = None
                 return
             self.take_interrupt(cmd)
+            if refresh is not None:
+                acc = refresh()
+
+    # -- x86-TSO store buffer (Machine.tso) --------------------------------
+    def sb_key(self, number: int) -> Key:
+        """The location of this CPU's store number ``number``: 0 before the store entered the
+        buffer, 1 while it is there, 2 once it reached memory (what dpor.py's guards read)."""
+        return ("sb", self.id, number)
+
+    def sb_newest(self, key: Key) -> int:
+        """The index in ``sb`` of the newest buffered store to ``key``, or -1."""
+        sb = self.sb
+        for k in range(len(sb) - 1, -1, -1):
+            if sb[k][0] == key:
+                return k
+        return -1
+
+    def sb_drain(self, what: str) -> None:
+        """Wait until every store this CPU buffered has reached memory (MFENCE, a LOCK'd
+        instruction, IRET, going offline): one step that reads the location of the CPU's
+        newest store and is enabled once it is in memory.  The buffer's FIFO order makes
+        that "all of them"."""
+
+        def refresh() -> Accesses:
+            top = self.sb_base + len(self.sb) - 1
+            self.guard = ("await", self.sb_key(top), sb_flushed) if top >= 0 else None
+            return ((self.sb_key(top), False),)
+
+        saved = (self.awaiting, self.await_what, self.guard)
+        self.awaiting = self.sb_empty
+        self.await_what = f"CPU{self.id}'s store buffer to drain"
+        self.park(refresh(), what, refresh)
+        self.awaiting, self.await_what, self.guard = saved
+        if self.m.tracing:
+            self.m.emit(self, "step", f"{what}: store buffer empty")
+
+    def sb_empty(self) -> bool:
+        return not self.sb
 
     def take_interrupt(self, vec: int) -> None:
         """Interrupt entry, the handler, irq_exit and the return.
@@ -312,6 +362,10 @@ class CPU:
                 self.after_iret.pop()
         iret = -1
         if timed is None:
+            if m.tso:
+                # IRET is serializing (SDM vol. 3, 10.3): the handler's stores reach memory
+                # before the interrupted code goes on.
+                self.sb_drain("iret")
             self.park(((self.ctl, True),), "iret")
             iret = len(m.events) - 1
         self.nested_irqs -= 1
@@ -466,6 +520,10 @@ class Machine:
         # The kernel-thread scheduler (tasks.py) once a scenario creates a thread: the machine
         # calls its preempt_check() at interrupt return and idle_pick() from the idle loop.
         self.scheduler: Any = None
+        # The memory model: sequential consistency, or x86-TSO with a store buffer per CPU
+        # whose oldest store reaching memory is a step of its own actor (CPU.sb, Machine.step).
+        # Timed mode is always sequentially consistent (timed_setup).
+        self.tso = self.config.get("MEMORY_MODEL", "sc") == "tso"
         self.probes: list[tuple[str, Callable[[], float]]] = []
         # CPUs that have ever spun (cpu_relax / await): only they can need waking.
         self.spin_cpus: list[CPU] = []
@@ -494,6 +552,8 @@ class Machine:
             if isinstance(a, int):
                 base = self.names.get(a, f"obj{a}")
                 return f"{base}.{b}" if b else base
+        if isinstance(key, tuple) and len(key) == 3 and key[0] == "sb":
+            return f"CPU{key[1]} store #{key[2]}"
         return repr(key)
 
     # -- set-up API (engine context) -----------------------------------------
@@ -563,8 +623,16 @@ class Machine:
     # the return).  While a handler runs, the levels below it cannot move.
     irq_levels = 2
 
+    # Under TSO, after those: each CPU's store buffer ("sb@CPU<n>"), whose step takes the
+    # oldest buffered store to memory.
+
     @property
     def nactors(self) -> int:
+        return self.sb_actor0 + (self.ncpus if self.tso else 0)
+
+    @property
+    def sb_actor0(self) -> int:
+        """The actor number of CPU 0's store buffer (TSO)."""
         return 2 * self.ncpus + len(self.sources) + self.irq_levels * self.ncpus
 
     def level_actor(self, cpu: int, level: int) -> int:
@@ -583,6 +651,8 @@ class Machine:
         if s < len(self.sources):
             return self.sources[s].name
         k, c = divmod(s - len(self.sources), n)
+        if k >= self.irq_levels:
+            return f"sb@CPU{c}"
         return f"CPU{c}/irq{k + 1}"
 
     def actor_cpu(self, actor: int) -> int | None:
@@ -598,7 +668,7 @@ class Machine:
     def is_cpu_actor(self, actor: int) -> bool:
         """Does the actor run a CPU's code or take its interrupts (not an event source)?"""
         n = self.ncpus
-        return actor < 2 * n or actor >= 2 * n + len(self.sources)
+        return actor < 2 * n or 2 * n + len(self.sources) <= actor < self.sb_actor0
 
     def cpu_enabled(self, cpu: CPU) -> bool:
         if cpu.dead or cpu.halted or cpu.wait is not None:
@@ -651,6 +721,11 @@ class Machine:
             if cpu.nested_irqs and not cpu.dead and cpu.wait is None:
                 if cpu.awaiting is None or cpu.awaiting():
                     out.append(self.level_actor(cpu.id, cpu.nested_irqs))
+        if self.tso:
+            base = self.sb_actor0
+            for cpu in cpus:
+                if cpu.sb:
+                    out.append(base + cpu.id)
         return out
 
     def step_cpu(self, actor: int) -> int:
@@ -660,8 +735,8 @@ class Machine:
         n = self.ncpus
         if actor < n:
             return actor
-        if actor < 2 * n + len(self.sources):
-            return -1
+        if actor < 2 * n + len(self.sources) or actor >= self.sb_actor0:
+            return -1  # an arrival, an event source, a store buffer: the hardware's doing
         return (actor - 2 * n - len(self.sources)) % n
 
     def accesses(self, actor: int) -> Accesses:
@@ -676,6 +751,8 @@ class Machine:
         if s < len(self.sources):
             return self.sources[s].accesses
         cpu = self.cpus[(s - len(self.sources)) % n]
+        if actor >= self.sb_actor0:
+            return ((cpu.sb_key(cpu.sb_base), True), (cpu.sb[0][0], True))
         return cpu.pending + (cpu.ctl_read,)
 
     def hw_state(self) -> tuple[int, ...]:
@@ -734,7 +811,9 @@ class Machine:
         n = self.ncpus
         events = self.events if self.timed is None else []
         nsrc = len(self.sources)
-        if actor < n or actor >= 2 * n + nsrc:
+        if actor >= self.sb_actor0 and self.tso:
+            acc = self._sb_flush(self.cpus[actor - self.sb_actor0], actor, events, vals, stores, values)
+        elif actor < n or actor >= 2 * n + nsrc:
             # A CPU's code at its innermost interrupt level (its own code at level 0).
             cpu = self.cpus[actor if actor < n else (actor - 2 * n - nsrc) % n]
             acc = cpu.pending + (cpu.ctl_read,)
@@ -786,6 +865,28 @@ class Machine:
         # stores nothing and wakes no one).
         if stores:
             self.wake_after(actor, stores)
+        return acc
+
+    def _sb_flush(
+        self, cpu: CPU, actor: int, events: list[Any], vals: list[Any], stores: list[Key], values: list[int]
+    ) -> Accesses:
+        """The oldest store in ``cpu``'s buffer reaches memory (the buffer's actor)."""
+        number = cpu.sb_base
+        key, d, name, value = cpu.sb.pop(0)
+        cpu.sb_base = number + 1
+        loc = cpu.sb_key(number)
+        acc: Accesses = ((loc, True), (key, True))
+        events.append((actor, acc, vals, ("await", loc, sb_buffered), stores, values, -1))
+        vals.append((loc, 1, 2))
+        vals.append((key, d[name], value))
+        d[name] = value
+        stores.append(key)
+        if cpu.refresh is not None:
+            # The CPU's pending step may have read its buffer (a load it would have forwarded).
+            cpu.pending = cpu.refresh()
+        if self.tracing:
+            text = f"CPU{cpu.id} store buffer: {self.key_label(key)} = {fmt(value)} reaches memory"
+            self.emit_on(cpu.id, "source", text)
         return acc
 
     def finish(self) -> None:
@@ -938,6 +1039,7 @@ class Machine:
     def timed_setup(self, cost: Any) -> None:
         """Timed mode: install the cost model (engine/timed.py calls this before set-up)."""
         self.timed = cost
+        self.tso = False  # timed mode stays sequentially consistent (docs/engine.md)
         self.fast_step_ns = cost.step_ns
         self.fast_objects = bool(cost.objects)
         self.fast_extra = {}
@@ -1150,6 +1252,16 @@ def current_cpu() -> CPU:
     if cpu is None:
         raise RuntimeError("a kernel primitive was called outside a CPU (scenario set-up?)")
     return cpu
+
+
+def sb_flushed(v: Any) -> bool:
+    """The guard of a drain: the store it waits for is in memory (CPU.sb_key)."""
+    return bool(v == 2)
+
+
+def sb_buffered(v: Any) -> bool:
+    """The guard of a store buffer's step: the store it takes to memory is buffered."""
+    return bool(v == 1)
 
 
 def sched_state(cpu: CPU) -> dict[str, Any]:

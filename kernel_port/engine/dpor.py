@@ -83,7 +83,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core import FAULTS, NMI_VECTOR, UPDATE, Accesses, Key, Machine
+from .core import FAULTS, NMI_VECTOR, UPDATE, Accesses, Key, Machine, sb_buffered
 from .execution import Outcome, Program, run
 
 Event = tuple[int, Accesses, list[tuple[Key, Any, Any]], Any, list[Key], list[int], int]  # Machine.events
@@ -443,6 +443,8 @@ class Feasibility:
             if not found:
                 x, pos, _isu = sv[0]
                 base = h.ev[x][2][pos][1]
+        elif type(key) is tuple and key[0] == "sb":
+            base = 0  # a buffered store's location (core.CPU.sb_key) before the store
         else:
             obj = self.m.objs.get(key[0]) if type(key) is tuple else None
             if obj is None:
@@ -893,6 +895,9 @@ class DporDriver:
         n = m.ncpus
         if n <= a < 2 * n:
             return m.irq_guards[a - n]
+        if a >= m.sb_actor0:
+            cpu = m.cpus[a - m.sb_actor0]
+            return ("await", cpu.sb_key(cpu.sb_base), sb_buffered)
         if not m.is_cpu_actor(a):
             return m.sources[a - 2 * n].gdesc
         cpu = m.cpus[m.actor_cpu(a) or 0]

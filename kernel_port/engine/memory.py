@@ -66,6 +66,8 @@ class field:
         if cpu is None or not self.shared:
             return d[self.name]
         key = (d["_oid"], self.name)
+        if cpu.m.tso:
+            return tso_load(cpu, key, d, self.name)
         cpu.park(((key, False),), "read")
         m = cpu.m
         reads = cpu.reads
@@ -84,6 +86,9 @@ class field:
             return
         d = obj.__dict__
         key = (d["_oid"], self.name)
+        if cpu.m.tso:
+            tso_store(cpu, key, d, self.name, value)
+            return
         cpu.park(((key, True),), "write")
         m = cpu.m
         m.vals.append((key, d[self.name], value))
@@ -91,6 +96,50 @@ class field:
         m.stores.append(key)
         if m.tracing:
             m.emit(cpu, "step", f"WRITE {m.key_label(key)} = {fmt(value)}")
+
+
+def tso_load(cpu: core.CPU, key: core.Key, d: dict[str, Any], name: str, what: str = "read") -> Any:
+    """A load under x86-TSO: the newest store to the location still in the CPU's own buffer
+    (store forwarding, SDM vol. 3, 8.2.3.5), else memory.  Its footprint is that buffered
+    store's location, or the memory location: which one depends only on this CPU's buffer,
+    which only the CPU and its buffer's actor change (CPU.refresh keeps it current)."""
+
+    def refresh() -> core.Accesses:
+        k = cpu.sb_newest(key)
+        return ((cpu.sb_key(cpu.sb_base + k), False),) if k >= 0 else ((key, False),)
+
+    cpu.park(refresh(), what, refresh)
+    m = cpu.m
+    k = cpu.sb_newest(key)
+    if k >= 0:
+        v = cpu.sb[k][3]
+        if m.tracing:
+            m.emit(cpu, "step", f"READ {m.key_label(key)} -> {fmt(v)} (from CPU{cpu.id}'s store buffer)")
+        return v
+    reads = cpu.reads
+    if key not in reads:
+        reads[key] = m.version.get(key, 0)
+        cpu.read_at[key] = len(m.events) - 1
+    v = d[name]
+    if m.tracing:
+        m.emit(cpu, "step", f"READ {m.key_label(key)} -> {fmt(v)}")
+    return v
+
+
+def tso_store(cpu: core.CPU, key: core.Key, d: dict[str, Any], name: str, value: Any, what: str = "write") -> None:
+    """A store under x86-TSO: it enters the CPU's store buffer (one step writing the location
+    of that buffered store); the buffer's actor takes it to memory later (Machine.step)."""
+
+    def refresh() -> core.Accesses:
+        return ((cpu.sb_key(cpu.sb_base + len(cpu.sb)), True),)
+
+    cpu.park(refresh(), what, refresh)
+    m = cpu.m
+    loc = cpu.sb_key(cpu.sb_base + len(cpu.sb))
+    cpu.sb.append([key, d, name, value])
+    m.vals.append((loc, 0, 1))
+    if m.tracing:
+        m.emit(cpu, "step", f"WRITE {m.key_label(key)} = {fmt(value)} (into CPU{cpu.id}'s store buffer)")
 
 
 class _local_field:

@@ -72,6 +72,10 @@ def _rmw(obj: Struct, name: str, what: str, fn: Callable[[Any], tuple[bool, Any,
             d[name] = new
         return res
     key = (d["_oid"], name)
+    if cpu.m.tso:
+        # A LOCK'd instruction (every x86 read-modify-write, a failed cmpxchg too) waits for
+        # the store buffer to drain and then acts on memory.
+        cpu.sb_drain(f"{what}: LOCK")
     cpu.park(((key, kind),), what)
     m = cpu.m
     if kind != UPDATE and key not in cpu.reads:
@@ -208,13 +212,35 @@ def atomic_xchg(v: atomic_t, new: int) -> int:
 
 
 def _barrier(name: str) -> None:
+    """A barrier that orders nothing a TSO machine can reorder: on x86 smp_wmb(), smp_rmb(),
+    smp_mb__before/after_atomic() and the acquire/release halves are compiler barriers
+    (arch/x86/include/asm/barrier.h, v6.17), so under both models they are not steps."""
     cpu = core.CUR
     if cpu is not None and cpu.m.tracing:
         cpu.m.emit(cpu, "note", f"{name}()")
 
 
 def smp_mb() -> None:
+    """A full barrier.  Under x86-TSO it is a fence (MFENCE, or the LOCK'd add x86 uses for
+    smp_mb() since v4.15: the same effect on ordinary memory): one step that waits for the
+    store buffer to drain.  Under SC it orders nothing that is not already ordered."""
+    cpu = core.CUR
+    if cpu is not None and cpu.m.tso:
+        cpu.sb_drain("smp_mb")
+        return
     _barrier("smp_mb")
+
+
+def weak_wrmsr_fence() -> None:
+    """arch/x86/include/asm/barrier.h, weak_wrmsr_fence() (v6.17): MFENCE; LFENCE before a
+    WRMSR that is not serializing (the x2APIC ICR), so that earlier stores are visible before
+    the IPI.  The MFENCE half is a drain under TSO; LFENCE (no later instruction starts
+    before it completes) orders nothing a TSO machine reorders, and is left out."""
+    cpu = core.CUR
+    if cpu is not None and cpu.m.tso:
+        cpu.sb_drain("weak_wrmsr_fence")
+        return
+    _barrier("weak_wrmsr_fence")
 
 
 def smp_wmb() -> None:
@@ -320,6 +346,19 @@ def await_field(
         return v
     m = cpu.m
     key = (d["_oid"], name)
+    if m.tso:
+        if update is not None:
+            cpu.sb_drain(f"{what}: LOCK")  # an acquisition is a LOCK'd read-modify-write
+        elif cpu.sb_newest(key) >= 0:
+            # The CPU's own store to the location is still buffered: its loads see that store
+            # (forwarding) until it reaches memory; if that value does not end the wait,
+            # nothing can until it is in memory.
+            from .memory import tso_load
+
+            v = tso_load(cpu, key, d, name, what)
+            if cond(v):
+                return v
+            cpu.sb_drain(f"{what}: own store")
     label = m.key_label(key)
     cpu.awaiting = lambda: bool(cond(d[name]))
     cpu.await_key = key
@@ -682,6 +721,8 @@ def cpu_die() -> None:
     discarded and it never runs again unless brought up with cpu_boot()."""
     cpu = _cpu()
     m = cpu.m
+    if m.tso:
+        cpu.sb_drain("cpu_die")  # a CPU going offline leaves nothing in its store buffer
     cpu.park(((cpu.ctl, True), (cpu.apic_key, True)), "cpu_die")
     m.stores.append(cpu.ctl)
     lost = sorted(cpu.apic.irr)
@@ -806,6 +847,12 @@ def apic_send_IPI(target: int, vector: int) -> None:
     cpu = _cpu()
     m = cpu.m
     key = ("apic", target)
+    if m.tso and m.config.get("APIC_MODE", "xapic") == "xapic":
+        # An xAPIC ICR write is an uncached MMIO store: it waits for the earlier stores
+        # (SDM vol. 3, 11.12.3 and 8.2.5).  In x2APIC mode the ICR is an MSR and WRMSR to
+        # it is not serializing: the IPI may go out first unless the sender fences
+        # (weak_wrmsr_fence()).
+        cpu.sb_drain("send_IPI: xAPIC ICR write")
     if "lost-ipi" in m.fault_kinds and m.faults and (m.lossy_vectors is None or vector in m.lossy_vectors):
         # This send may spend the fault budget (core.FAULTS).
         cpu.park(((key, UPDATE), (FAULTS, UPDATE)), "send_IPI")

@@ -236,6 +236,8 @@ def wake_up_process(task: Task) -> bool:
     assert cpu is not None
     m = cpu.m
     key = (task.ts.__dict__["_oid"], "state")
+    if m.tso:
+        cpu.sb_drain("wake_up_process")  # try_to_wake_up() is a full barrier (its pi_lock)
     cpu.park(((key, True), (_rq_key(task.cpu), True)), "wake_up_process")
     was = task.ts.__dict__["state"]
     if was in (TASK_RUNNING, TASK_DEAD):
@@ -262,6 +264,13 @@ def set_current_state(state: int) -> None:
     t = current_task()
     if t is None:
         raise RuntimeError("set_current_state() outside a kernel thread")
+    cpu = core.CUR
+    if cpu is not None and cpu.m.tso:
+        # smp_store_mb(): an xchg on x86, so a LOCK'd store (drains the buffer first).
+        from .primitives import xchg
+
+        xchg(t.ts, "state", state)
+        return
     t.ts.state = state
 
 
@@ -273,6 +282,8 @@ def schedule() -> None:
     assert cpu is not None
     might_sleep("schedule()")
     t = current_task()
+    if cpu.m.tso:
+        cpu.sb_drain("schedule")  # __schedule() takes the run-queue lock (LOCK'd)
     cpu.park(((_rq_key(cpu.id), False),), "schedule")
     if t is not None and t.ts.__dict__["state"] != TASK_RUNNING:
         for hook in cpu.m.sched_hooks:
