@@ -168,6 +168,11 @@ class ScenarioProgram:
                 entries[c] = _bind(fn, k)
         return entries
 
+    def restored(self, m: Machine) -> None:
+        """The world built by :meth:`build` was restored for another execution
+        (engine/execution.py, _World): what build does besides creating state."""
+        hangcheck.arm(m)
+
 
 def _program_by_name(name: str, variant: str | None, faults: int, preemptions: int | None) -> ScenarioProgram:
     sc = get_scenario(name)

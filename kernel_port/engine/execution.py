@@ -16,9 +16,15 @@ they were made), which is the schedule a token encodes.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import traceback
+from collections import deque
 from dataclasses import dataclass, field
+from enum import Enum
+from itertools import repeat
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any, Protocol
 
 from greenlet import GreenletExit, greenlet
@@ -134,39 +140,364 @@ def _reap() -> None:
             pass  # whatever the unwinding raised, that machine is gone
 
 
-def run(program: Program, driver: Driver, *, tracing: bool = False, keep_machine: bool = False) -> Outcome:
-    """Run one execution of ``program`` with the choices of ``driver``."""
+# -- per-execution set-up: the world built once, restored in place -------------------------
+#
+# Building a program's kernel state (Machine(), program.build(m): the composed kernel's
+# init_* functions, the scenario's setup(), about 400 Struct constructions for a corpus
+# scenario) costs about as much as a hundred steps.  A search runs the same program
+# thousands of times, so the world built for one execution is kept: after the build a
+# snapshot records the contents of every mutable container reachable from the machine and
+# the CPUs' entry functions (instance __dict__s and __slots__, dicts, lists, sets, deques,
+# closure cells), and the next execution of the same program puts those contents back in
+# place instead of building again.  Every object keeps its identity, so the closures that
+# set-up registered (m.eventually, m.at_end, event sources, the scenario's own state such as
+# self.r dicts) still point at the right objects; objects an execution created are dropped
+# with the containers that held them.  See docs/engine.md, "Per-execution set-up".
+#
+# A world that holds something the snapshot cannot put back (an object of a C type with
+# state of its own: a greenlet, a random.Random, an iterator) is not reused: that program
+# is built afresh for every execution, as before (_World.unsafe names what was found).
+
+_ATOMS: frozenset[type] = frozenset(
+    {
+        type(None),
+        bool,
+        int,
+        float,
+        complex,
+        str,
+        bytes,
+        range,
+        slice,
+        type,
+        ModuleType,
+        BuiltinFunctionType,
+        type(re.compile("")),
+        type(Ellipsis),
+        type(NotImplemented),
+    }
+)
+# C base classes whose own state cannot change (or is saved as a container's): a subclass
+# defined in Python is saved through its __dict__ / __slots__ (and its items).
+_STATELESS_BASES: frozenset[type] = frozenset(
+    {object, dict, list, set, Exception, BaseException, tuple, frozenset, int, float, str, bytes}
+)
+_MISSING = object()
+
+
+def _c_state(t: type) -> list[type]:
+    """The classes in ``t``'s MRO that keep state of their own in C (beyond __dict__, __slots__
+    and the immutable or container bases in _STATELESS_BASES): a class defined in Python adds
+    to its base's instance size only one pointer per slot, __dict__ and __weakref__."""
+    bad = []
+    for k in t.__mro__:
+        if k in _STATELESS_BASES:
+            continue
+        base = k.__base__
+        own = vars(k).get("__slots__")
+        allowed = 16 if own is None else 8 * (1 if isinstance(own, str) else len(own)) + 16
+        if base is None or k.__basicsize__ - base.__basicsize__ > allowed or k.__itemsize__ != base.__itemsize__:
+            bad.append(k)
+    return bad
+
+
+def _slots(t: type) -> tuple[str, ...]:
+    names: list[str] = []
+    for k in t.__mro__:
+        s = vars(k).get("__slots__", ())
+        if isinstance(s, str):
+            s = (s,)
+        names += [n for n in s if n not in ("__dict__", "__weakref__")]
+    return tuple(names)
+
+
+class _World:
+    """The state of one built program, saved right after its set-up and restorable in place."""
+
+    def __init__(self, m: Machine, entries: dict[int, Any]) -> None:
+        self.m = m
+        self.entries = entries
+        self.unsafe: list[str] = []
+        self.dicts: list[dict[Any, Any]] = []
+        self.dsaved: list[dict[Any, Any]] = []
+        self.lists: list[list[Any]] = []
+        self.lsaved: list[list[Any]] = []
+        self.sets: list[set[Any]] = []
+        self.ssaved: list[list[Any]] = []
+        self.deques: list[tuple[deque[Any], list[Any]]] = []
+        self.slotted: list[tuple[Any, tuple[str, ...], tuple[Any, ...]]] = []
+        self.cells: list[tuple[Any, Any]] = []
+        # The chooser is the current execution's (its driver, and whatever that holds):
+        # not part of the world; run() sets it for each execution.
+        chooser, m.chooser = m.chooser, None
+        try:
+            self._walk([m, entries])
+        finally:
+            m.chooser = chooser
+
+    def _walk(self, roots: list[Any]) -> None:
+        seen: set[int] = set()
+        stack = list(roots)
+        push = stack.extend
+        slots_of: dict[type, tuple[str, ...]] = {}
+        c_state: dict[type, list[type]] = {}
+        while stack:
+            o = stack.pop()
+            t = type(o)
+            if t in _ATOMS:
+                continue
+            i = id(o)
+            if i in seen:
+                continue
+            seen.add(i)
+            if t is dict:
+                c = o.copy()
+                self.dicts.append(o)
+                self.dsaved.append(c)
+                push(c)
+                push(c.values())
+            elif t is list:
+                c = list(o)
+                self.lists.append(o)
+                self.lsaved.append(c)
+                push(c)
+            elif t is tuple or t is frozenset:
+                push(o)
+            elif t is set:
+                c = list(o)
+                self.sets.append(o)
+                self.ssaved.append(c)
+                push(c)
+            elif t is deque:
+                c = list(o)
+                self.deques.append((o, c))
+                push(c)
+            elif t is FunctionType:
+                if o.__closure__:
+                    for cell in o.__closure__:
+                        try:
+                            v = cell.cell_contents
+                        except ValueError:
+                            continue  # an empty cell (a name bound later)
+                        self.cells.append((cell, v))
+                        stack.append(v)
+                if "<locals>" in o.__qualname__:
+                    # made at set-up: its defaults and attributes (functools.wraps) are the world's
+                    push((o.__defaults__, o.__kwdefaults__, o.__dict__))
+            elif t is MethodType:
+                push((o.__self__, o.__func__))
+            elif t is functools.partial:
+                push((o.func, o.args, o.keywords))
+            elif isinstance(o, Enum | type):
+                continue
+            else:
+                bad = c_state.get(t)
+                if bad is None:
+                    bad = c_state[t] = _c_state(t)
+                if bad:
+                    self.unsafe.append(f"{t.__module__}.{t.__qualname__}")
+                    continue
+                if isinstance(o, dict):
+                    self.unsafe.append(f"{t.__module__}.{t.__qualname__} (a dict subclass)")
+                    continue
+                if isinstance(o, list | set):
+                    self.unsafe.append(f"{t.__module__}.{t.__qualname__} (a {type(o).__mro__[-2].__name__} subclass)")
+                    continue
+                if isinstance(o, tuple | frozenset):
+                    push(o)  # an immutable value of a class of its own (a cpumask): its items
+                names = slots_of.get(t)
+                if names is None:
+                    names = slots_of[t] = _slots(t)
+                if names:
+                    vals = tuple(getattr(o, n, _MISSING) for n in names)
+                    self.slotted.append((o, names, vals))
+                    push(vals)
+                try:
+                    d = object.__getattribute__(o, "__dict__")
+                except AttributeError:
+                    continue
+                if d.__class__ is dict and id(d) not in seen:
+                    seen.add(id(d))
+                    c = d.copy()
+                    self.dicts.append(d)
+                    self.dsaved.append(c)
+                    push(c.values())
+
+    def restore(self) -> None:
+        """Put every saved content back (the objects stay the same objects)."""
+        for _ in map(dict.update, map(_cleared, self.dicts), self.dsaved):
+            pass
+        for _ in map(list.__setitem__, self.lists, repeat(slice(None)), self.lsaved):
+            pass
+        for s, c in zip(self.sets, self.ssaved, strict=False):
+            s.clear()
+            s.update(c)
+        for dq, c in self.deques:
+            dq.clear()
+            dq.extend(c)
+        for o, names, vals in self.slotted:
+            for n, v in zip(names, vals, strict=False):
+                if v is _MISSING:
+                    if hasattr(o, n):
+                        delattr(o, n)
+                else:
+                    setattr(o, n, v)
+        for cell, v in self.cells:
+            cell.cell_contents = v
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "dicts": len(self.dicts),
+            "dict_items": sum(map(len, self.dsaved)),
+            "lists": len(self.lists),
+            "sets": len(self.sets),
+            "deques": len(self.deques),
+            "slotted": len(self.slotted),
+            "cells": len(self.cells),
+        }
+
+
+def _built(kept: _Kept, m: Machine, entries: dict[int, Any]) -> None:
+    """A fresh build of the kept program: from its second build on, keep its world."""
+    kept.builds += 1
+    if kept.builds >= 2 and kept.world is None and not kept.unsafe:
+        w = _World(m, entries)
+        if w.unsafe:
+            kept.unsafe = sorted(set(w.unsafe))
+        else:
+            kept.world = w
+
+
+def _cleared(d: dict[Any, Any]) -> dict[Any, Any]:
+    d.clear()
+    return d
+
+
+class _Kept:
+    """The world kept for the program run last (one per process)."""
+
+    __slots__ = ("builds", "program", "sig", "unsafe", "world")
+
+    def __init__(self, program: Program, sig: tuple[Any, ...]) -> None:
+        self.program = program
+        self.sig = sig
+        self.builds = 0
+        self.world: _World | None = None
+        self.unsafe: list[str] = []
+
+
+_KEPT: list[_Kept | None] = [None]
+
+
+def _signature(program: Program) -> tuple[Any, ...]:
+    """What a built world depends on besides the program object itself: the machine's
+    parameters and the program's own attributes (by identity)."""
+    attrs = tuple((k, id(v)) for k, v in vars(program).items()) if hasattr(program, "__dict__") else ()
+    return (
+        program.ncpus,
+        program.faults,
+        tuple(program.fault_kinds),
+        program.step_budget,
+        sorted(program.config.items(), key=repr),
+        program.warn_fatal,
+        attrs,
+    )
+
+
+def _kept_for(program: Program) -> _Kept:
+    sig = _signature(program)
+    kept = _KEPT[0]
+    if kept is None or kept.program is not program or kept.sig != sig:
+        kept = _KEPT[0] = _Kept(program, sig)
+    return kept
+
+
+def world_info(program: Program) -> dict[str, Any]:
+    """Whether ``program``'s world is being reused, and what its snapshot holds (bench, tests)."""
+    kept = _KEPT[0]
+    if kept is None or kept.program is not program:
+        return {"reused": False, "builds": 0, "unsafe": []}
+    w = kept.world
+    return {
+        "reused": w is not None,
+        "builds": kept.builds,
+        "unsafe": list(kept.unsafe),
+        **(w.stats() if w is not None else {}),
+    }
+
+
+def forget_world() -> None:
+    """Drop the kept world (the next execution builds afresh)."""
+    _KEPT[0] = None
+
+
+def _fresh_only() -> bool:
+    return os.environ.get("KPORT_FRESH_WORLD", "") not in ("", "0")
+
+
+def run(
+    program: Program,
+    driver: Driver,
+    *,
+    tracing: bool = False,
+    keep_machine: bool = False,
+    reuse: bool | None = None,
+) -> Outcome:
+    """Run one execution of ``program`` with the choices of ``driver``.
+
+    ``reuse``: whether the world built for an earlier execution of the same program may be
+    restored instead of built again (see _World).  The default reuses it only when the
+    machine is not handed out (neither ``tracing`` nor ``keep_machine``); ``True`` also
+    with ``keep_machine``, for a caller that is done with ``out.machine`` before its next
+    run() (a restored world is the same Machine object); ``False`` never.  A tracing
+    execution always builds afresh.  ``$KPORT_FRESH_WORLD=1`` turns reuse off."""
     _reap()
     rec = _Recorder(driver)
     out = Outcome("complete")
-    try:
-        m = Machine(
-            program.ncpus,
-            faults=program.faults,
-            fault_kinds=program.fault_kinds,
-            step_budget=program.step_budget,
-            tracing=tracing,
-            chooser=rec.value,
-            config=program.config,
-            warn_fatal=program.warn_fatal,
-        )
-    except Exception as e:
-        # The program's own description is broken (say ``cpus = "2"``): an
-        # error of the scenario, reported on a stand-in machine of one CPU.
-        out.status = "error"
-        out.kind = type(e).__name__
-        out.message = f"the program cannot set up its machine: {type(e).__name__}: {_text(e)}"
-        out.traceback = traceback.format_exc()
-        m = Machine(1, tracing=tracing)
-        if tracing or keep_machine:
-            out.machine = m
-        return out
+    may_reuse = not tracing and (reuse if reuse is not None else not keep_machine) and not _fresh_only()
+    kept = _kept_for(program) if may_reuse else None
+    world = kept.world if kept is not None else None
+    if world is not None:
+        world.restore()
+        m = world.m
+        m.chooser = rec.value
+        restored = getattr(program, "restored", None)
+        if restored is not None:
+            restored(m)
+    else:
+        try:
+            m = Machine(
+                program.ncpus,
+                faults=program.faults,
+                fault_kinds=program.fault_kinds,
+                step_budget=program.step_budget,
+                tracing=tracing,
+                chooser=rec.value,
+                config=program.config,
+                warn_fatal=program.warn_fatal,
+            )
+        except Exception as e:
+            # The program's own description is broken (say ``cpus = "2"``): an
+            # error of the scenario, reported on a stand-in machine of one CPU.
+            out.status = "error"
+            out.kind = type(e).__name__
+            out.message = f"the program cannot set up its machine: {type(e).__name__}: {_text(e)}"
+            out.traceback = traceback.format_exc()
+            m = Machine(1, tracing=tracing)
+            if tracing or keep_machine:
+                out.machine = m
+            return out
     actors: list[int] = []
     preempts = Preemptions()
     memory.BUILDING[0] = m
     try:
         try:
-            entries = program.build(m)
+            if world is not None:
+                entries = world.entries
+            else:
+                entries = program.build(m)
+                if kept is not None:
+                    _built(kept, m, entries)
             m.start(entries)
             while True:
                 en = m.enabled()
