@@ -69,6 +69,30 @@ BUG = "BUG"
 OK = "OK"
 FIND = "find"
 
+# The memory models a scenario runs under (DESIGN.md, "Memory model"; issue 18): sequential
+# consistency, the default, and x86-TSO (store buffers; engine config ``MEMORY_MODEL``).
+MEMORY_MODELS = ("sc", "tso")
+
+
+def check_memory_model(value: Any, source: str = "--memory-model") -> str:
+    """``value`` if it names a memory model, else a one-line usage error naming ``source``."""
+    if value not in MEMORY_MODELS:
+        from .engine.errors import UsageError
+
+        shown = _clip(repr(value)[1:-1] if isinstance(value, str) else repr(value), 40)
+        where = f"{source}: " if source else ""
+        raise UsageError(f"{where}unknown memory model '{shown}' (expected sc or tso)")
+    return str(value)
+
+
+def split_cell(key: str, default: str) -> tuple[str, str]:
+    """An ``expect`` key as (variant, memory model): ``"v6.17@tso"`` is v6.17 under tso, a key
+    without a suffix is under ``default`` (the scenario's own model)."""
+    variant, at, model = key.rpartition("@")
+    if at and model in MEMORY_MODELS:
+        return variant, model
+    return key, default
+
 
 class Scenario:
     name: ClassVar[str] = ""
@@ -83,9 +107,46 @@ class Scenario:
     # For cells marked FIND: the verdict recorded after running the tool.
     found: ClassVar[dict[str, str]] = {}
     uses_kernel: ClassVar[bool] = True
+    # Build the kernel state afresh for every execution instead of restoring the one built
+    # once (engine/execution.py, _World): for a scenario whose set-up resets state its CPUs
+    # reach only through a module's globals, which the snapshot cannot see.
+    fresh_world: ClassVar[bool] = False
+    # The memory model of the scenario's cells whose ``expect`` key has no ``@sc``/``@tso``
+    # suffix, and of ``kport check`` without ``--memory-model``: "sc" or "tso" (issue 18).
+    memory_model: ClassVar[str] = "sc"
 
     def setup(self, k: Any, m: Machine) -> None:
         pass
+
+    @classmethod
+    def own_memory_model(cls) -> str:
+        """The scenario's memory model: ``memory_model``, or (for a scenario that states it the
+        engine's way) its config's ``MEMORY_MODEL``; "sc" when neither says."""
+        stated = next((vars(c)["memory_model"] for c in cls.__mro__ if "memory_model" in vars(c)), "sc")
+        if not any("memory_model" in vars(c) for c in cls.__mro__ if c is not Scenario):
+            cfg = cls.config if isinstance(cls.config, dict) else {}
+            return str(cfg.get("MEMORY_MODEL", stated))
+        return str(stated)
+
+    @classmethod
+    def cells(cls) -> list[tuple[str, str, str]]:
+        """The scenario's expected cells as (variant, memory model, expected), in ``expect``'s
+        order (a ``find`` cell as ``find``; :meth:`expected` gives its recorded verdict)."""
+        own = cls.own_memory_model()
+        return [(*split_cell(k, own), e) for k, e in cls.expect.items()]
+
+    @classmethod
+    def variants(cls) -> list[str]:
+        """The variants the scenario has cells on (any model), in ``expect``'s order."""
+        return list(dict.fromkeys(v for v, _m, _e in cls.cells()))
+
+    @classmethod
+    def expect_key(cls, variant: str, memory_model: str | None = None) -> str | None:
+        """The ``expect`` key of the cell ``variant`` under ``memory_model`` (None: the
+        scenario's own), or None if the scenario has no such cell."""
+        own = cls.own_memory_model()
+        model = memory_model or own
+        return next((k for k in cls.expect if split_cell(k, own) == (variant, model)), None)
 
     @classmethod
     def summary(cls) -> str:
@@ -93,10 +154,15 @@ class Scenario:
         return doc.split("\n\n")[0].replace("\n", " ") if doc else ""
 
     @classmethod
-    def expected(cls, variant: str) -> str | None:
-        e = cls.expect.get(variant)
+    def expected(cls, variant: str, memory_model: str | None = None) -> str | None:
+        """The expected verdict of ``variant`` under ``memory_model`` (None: the scenario's
+        own), a ``find`` cell's recorded one; None if there is no such cell."""
+        key = cls.expect_key(variant, memory_model)
+        if key is None:
+            return None
+        e = cls.expect[key]
         if e == FIND:
-            return cls.found.get(variant, FIND)
+            return cls.found.get(key, FIND)
         return e
 
 
@@ -108,6 +174,7 @@ class ScenarioProgram:
     variant_obj: Variant | None
     faults: int
     preemption_bound: int | None
+    memory_model: str = "sc"  # "sc" or "tso": the machine's MEMORY_MODEL (see :attr:`config`)
 
     @property
     def name(self) -> str:
@@ -134,6 +201,10 @@ class ScenarioProgram:
         cfg = dict(self.scenario.config)
         if self.variant_obj is not None:
             cfg.update(self.variant_obj.config)
+        # The program's memory model, whatever the scenario's config says (--memory-model wins).
+        cfg.pop("MEMORY_MODEL", None)
+        if self.memory_model == "tso":
+            cfg["MEMORY_MODEL"] = "tso"
         return cfg
 
     @property
@@ -145,7 +216,8 @@ class ScenarioProgram:
         # Dask worker loads it from its own checkout); others as themselves.
         if scenarios().get(self.scenario.name) is self.scenario:
             vname = self.variant_obj.name if self.variant_obj is not None else None
-            return (_program_by_name, (self.scenario.name, vname, self.faults, self.preemption_bound))
+            args = (self.scenario.name, vname, self.faults, self.preemption_bound, self.memory_model)
+            return (_program_by_name, args)
         return object.__reduce_ex__(self, protocol)
 
     def build(self, m: Machine) -> dict[int, Any]:
@@ -168,16 +240,22 @@ class ScenarioProgram:
                 entries[c] = _bind(fn, k)
         return entries
 
+    @property
+    def reuse_world(self) -> bool:
+        return not self.scenario.fresh_world
+
     def restored(self, m: Machine) -> None:
         """The world built by :meth:`build` was restored for another execution
         (engine/execution.py, _World): what build does besides creating state."""
         hangcheck.arm(m)
 
 
-def _program_by_name(name: str, variant: str | None, faults: int, preemptions: int | None) -> ScenarioProgram:
+def _program_by_name(
+    name: str, variant: str | None, faults: int, preemptions: int | None, memory_model: str = "sc"
+) -> ScenarioProgram:
     sc = get_scenario(name)
     v = parse_variant(variant) if variant is not None else None
-    return ScenarioProgram(sc, v, faults, preemptions)
+    return ScenarioProgram(sc, v, faults, preemptions, memory_model)
 
 
 def _bind(fn: Any, k: Any) -> Any:
@@ -431,7 +509,16 @@ def _first_problem(cls: type[Scenario]) -> tuple[str, str] | None:
         return "preemptions", f"preemptions = {_clip(repr(cls.preemptions), 40)}: None or a whole number >= 0"
     if not _int(cls.step_budget) or not 1 <= cls.step_budget <= 10**8:
         return "step_budget", f"step_budget = {_clip(repr(cls.step_budget), 40)}: a whole number from 1 to 10**8"
-    for flag in ("warn_fatal", "uses_kernel"):
+    mm = cls.memory_model
+    if mm not in MEMORY_MODELS:
+        return "memory_model", f"memory_model = {_clip(repr(mm), 40)}: 'sc' or 'tso'"
+    cfg_mm = cls.config.get("MEMORY_MODEL") if isinstance(cls.config, dict) else None
+    if cfg_mm is not None:
+        if cfg_mm not in MEMORY_MODELS:
+            return "config", f"config MEMORY_MODEL = {_clip(repr(cfg_mm), 40)}: 'sc' or 'tso'"
+        if any("memory_model" in vars(c) for c in cls.__mro__ if c is not Scenario) and cfg_mm != mm:
+            return "config", f"config MEMORY_MODEL = {cfg_mm!r} contradicts memory_model = {mm!r} (state it once)"
+    for flag in ("warn_fatal", "uses_kernel", "fresh_world"):
         if not isinstance(getattr(cls, flag), bool):
             return flag, f"{flag} = {_clip(repr(getattr(cls, flag)), 40)}: True or False"
     kinds = cls.fault_kinds
@@ -461,15 +548,22 @@ def _first_problem(cls: type[Scenario]) -> tuple[str, str] | None:
     expect = cls.expect
     if not isinstance(expect, dict):
         return "expect", f"expect = {_clip(repr(expect), 60)}: a dict of variant -> BUG, OK or find"
-    for v, e in expect.items():
+    seen: dict[tuple[str, str], str] = {}
+    for key, e in expect.items():
         if e not in _VERDICTS:
-            return "expect", f"expect[{_clip(repr(v), 40)}] = {_clip(repr(e), 40)}: expected BUG, OK or find"
-        if not isinstance(v, str):
-            return "expect", f"expect key {_clip(repr(v), 40)}: a variant name (TREE+PATCH+...)"
+            return "expect", f"expect[{_clip(repr(key), 40)}] = {_clip(repr(e), 40)}: expected BUG, OK or find"
+        if not isinstance(key, str):
+            return "expect", f"expect key {_clip(repr(key), 40)}: a variant name (TREE+PATCH+...[@sc|@tso])"
+        v, model = split_cell(key, cls.own_memory_model())
+        if "@" in v:
+            return "expect", f"expect key '{_clip(key, 60)}': a variant, optionally with @sc or @tso"
         try:
             parse_variant(v)
         except UnknownNameError as err:
             return "expect", f"expect names variant '{_clip(v, 60)}': {err.one_line()}"
+        if (v, model) in seen:
+            return "expect", f"expect keys '{_clip(seen[(v, model)], 60)}' and '{_clip(key, 60)}' are the same cell"
+        seen[(v, model)] = key
     found = cls.found
     if not isinstance(found, dict):
         return "found", f"found = {_clip(repr(found), 60)}: a dict of variant -> BUG or OK"
@@ -694,7 +788,7 @@ def _code_name(path: Path, package: Path) -> str:
 
 
 def default_variant(sc: type[Scenario]) -> str:
-    return next(iter(sc.expect), "v6.17")
+    return next(iter(sc.variants()), "v6.17")
 
 
 def program(
@@ -703,12 +797,20 @@ def program(
     *,
     faults: int | None = None,
     preemptions: int | None = None,
+    memory_model: str | None = None,
 ) -> ScenarioProgram:
+    """Scenario ``name`` on ``variant`` (default: its first) under ``memory_model`` (default:
+    the scenario's own; anything but "sc" or "tso" is a usage error)."""
     sc = get_scenario(name)
     vname = variant or default_variant(sc)
     v = parse_variant(vname)
+    model = sc.own_memory_model() if memory_model is None else check_memory_model(memory_model, "")
     return ScenarioProgram(
-        sc, v, sc.faults if faults is None else faults, preemptions if preemptions is not None else sc.preemptions
+        sc,
+        v,
+        sc.faults if faults is None else faults,
+        preemptions if preemptions is not None else sc.preemptions,
+        model,
     )
 
 

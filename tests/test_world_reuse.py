@@ -187,3 +187,66 @@ def test_kept_machines_are_not_reused_by_default() -> None:
     f = run(prog, RandomDriver(random.Random(0)), keep_machine=True, reuse=True).machine
     assert e is f and d is not e and len(f.events) == len(a.events)
     execution.forget_world()
+
+
+def test_objects_made_before_set_up_are_left_alone() -> None:
+    """What set-up only refers to (the set that kport matrix's watched functions fill, a
+    module's table) is not the world's: a restore leaves it as a fresh build would."""
+    from dataclasses import replace
+
+    from kernel_port.review import watching
+
+    base = program("x86.vector-overwrite", "v6.16+ce0b5eed")
+    names = ["reevaluate_vector", "call_irq_handler", "common_interrupt"]
+    found = []
+    for reuse in (None, False):
+        wv, hits = watching(base.variant_obj, names)
+        prog = replace(base, variant_obj=wv)
+        execution.forget_world()
+        last: set[str] = set()
+        for i in range(12):
+            before = set(hits)
+            run(prog, RandomDriver(random.Random(i)), reuse=reuse)
+            last = set(hits) - before
+        assert execution.world_info(prog)["reused"] is (reuse is None)
+        found.append(set(hits))
+    assert found[0] == found[1] and found[0] != last  # every run's hits, not the last one's
+
+
+_REGISTRY: list[Any] = []
+
+
+def test_set_up_that_resets_module_state_opts_out() -> None:
+    """State a CPU's code reaches only through a module's globals, reset by set-up, is beyond
+    what the snapshot can see: such a program says ``reuse_world = False`` (a scenario:
+    ``fresh_world = True``) and is built for every execution."""
+
+    def build(m: Machine) -> dict[int, Any]:
+        _REGISTRY.clear()
+        _REGISTRY.append({"n": 0})
+
+        def cpu() -> None:
+            assert _REGISTRY[0]["n"] == 0
+            _REGISTRY[0]["n"] += 1
+
+        return {0: cpu}
+
+    prog = SimpleProgram("t3", 1, build)
+    prog.reuse_world = False  # type: ignore[attr-defined]
+    execution.forget_world()
+    for _ in range(4):
+        assert run(prog, RandomDriver(random.Random(0))).status == "complete"
+    assert not execution.world_info(prog)["reused"]
+
+
+def test_scenario_can_opt_out() -> None:
+    from dataclasses import replace
+
+    base = program("irq_work.lost-self-ipi", "v6.17")
+    cls = type("Fresh", (base.scenario,), {"fresh_world": True})
+    prog = replace(base, scenario=cls)
+    execution.forget_world()
+    for i in range(3):
+        run(prog, RandomDriver(random.Random(i)))
+    assert not execution.world_info(prog)["reused"]
+    execution.forget_world()

@@ -214,7 +214,7 @@ def _slots(t: type) -> tuple[str, ...]:
 class _World:
     """The state of one built program, saved right after its set-up and restorable in place."""
 
-    def __init__(self, m: Machine, entries: dict[int, Any]) -> None:
+    def __init__(self, m: Machine, entries: dict[int, Any], outside: set[int] | None = None) -> None:
         self.m = m
         self.entries = entries
         self.unsafe: list[str] = []
@@ -227,6 +227,12 @@ class _World:
         self.deques: list[tuple[deque[Any], list[Any]]] = []
         self.slotted: list[tuple[Any, tuple[str, ...], tuple[Any, ...]]] = []
         self.cells: list[tuple[Any, Any]] = []
+        self.seen: set[int] = set()
+        # Objects made before set-up (met in another build too: a module's table, a watched
+        # function's closure): not the world's, never saved or restored, as a fresh build
+        # would not reset them either.
+        self.outside = outside if outside is not None else set()
+        self.shared: list[Any] = []
         # The chooser is the current execution's (its driver, and whatever that holds):
         # not part of the world; run() sets it for each execution.
         chooser, m.chooser = m.chooser, None
@@ -234,9 +240,19 @@ class _World:
             self._walk([m, entries])
         finally:
             m.chooser = chooser
+        for o in self.shared:
+            # Set-up that links an object made before it to its own objects (registers them
+            # in a module's list, say) resets it in every build: a restore would not.
+            for kid in _kids(o):
+                if type(kid) not in _ATOMS and id(kid) not in self.outside and not isinstance(kid, Enum | type):
+                    self.unsafe.append(
+                        f"{type(o).__module__}.{type(o).__qualname__} made before set-up holds its objects"
+                    )
+                    break
 
     def _walk(self, roots: list[Any]) -> None:
-        seen: set[int] = set()
+        seen = self.seen
+        outside = self.outside
         stack = list(roots)
         push = stack.extend
         slots_of: dict[type, tuple[str, ...]] = {}
@@ -250,6 +266,9 @@ class _World:
             if i in seen:
                 continue
             seen.add(i)
+            if i in outside:
+                self.shared.append(o)
+                continue
             if t is dict:
                 c = o.copy()
                 self.dicts.append(o)
@@ -357,15 +376,60 @@ class _World:
         }
 
 
-def _built(kept: _Kept, m: Machine, entries: dict[int, Any]) -> None:
-    """A fresh build of the kept program: from its second build on, keep its world."""
+def _built(program: Program, kept: _Kept, m: Machine, entries: dict[int, Any]) -> None:
+    """A fresh build of the kept program: from its second build on, keep its world.
+
+    What is the world's is found by building once more: an object reached from both builds
+    was there before either (a module's table, a class's function and its closure), and is
+    left alone; everything else a build made is saved."""
     kept.builds += 1
-    if kept.builds >= 2 and kept.world is None and not kept.unsafe:
-        w = _World(m, entries)
-        if w.unsafe:
-            kept.unsafe = sorted(set(w.unsafe))
-        else:
-            kept.world = w
+    if kept.builds < 2 or kept.world is not None or kept.unsafe:
+        return
+    try:
+        other = _machine(program, False, None)
+        memory.BUILDING[0] = other
+        try:
+            other_entries = program.build(other)
+        finally:
+            memory.BUILDING[0] = m
+            restored = getattr(program, "restored", None)
+            if restored is not None:
+                restored(m)
+    except Exception as e:
+        kept.unsafe = [f"a second build raised {type(e).__name__}"]
+        return
+    before = _World(other, other_entries)
+    w = _World(m, entries, outside=before.seen)
+    if w.unsafe or before.unsafe:
+        kept.unsafe = sorted(set(w.unsafe + before.unsafe))
+    else:
+        kept.world = w
+
+
+def _kids(o: Any) -> list[Any]:
+    """What ``o`` refers to, as _World._walk follows it."""
+    t = type(o)
+    if isinstance(o, dict):
+        return [*o.keys(), *o.values(), *getattr(o, "__dict__", {}).values()]
+    if isinstance(o, list | tuple | set | frozenset | deque):
+        return [*o, *getattr(o, "__dict__", {}).values()]
+    if t is FunctionType:
+        kids: list[Any] = [o.__defaults__, o.__kwdefaults__, o.__dict__] if "<locals>" in o.__qualname__ else []
+        for cell in o.__closure__ or ():
+            try:
+                kids.append(cell.cell_contents)
+            except ValueError:
+                pass
+        return kids
+    if t is MethodType:
+        return [o.__self__, o.__func__]
+    if t is functools.partial:
+        return [o.func, o.args, o.keywords]
+    kids = [getattr(o, n, None) for n in _slots(t)]
+    d = getattr(o, "__dict__", None)
+    if isinstance(d, dict):
+        kids += d.values()
+    return kids
 
 
 def _cleared(d: dict[Any, Any]) -> dict[Any, Any]:
@@ -431,6 +495,19 @@ def forget_world() -> None:
     _KEPT[0] = None
 
 
+def _machine(program: Program, tracing: bool, chooser: Any) -> Machine:
+    return Machine(
+        program.ncpus,
+        faults=program.faults,
+        fault_kinds=program.fault_kinds,
+        step_budget=program.step_budget,
+        tracing=tracing,
+        chooser=chooser,
+        config=program.config,
+        warn_fatal=program.warn_fatal,
+    )
+
+
 def _fresh_only() -> bool:
     return os.environ.get("KPORT_FRESH_WORLD", "") not in ("", "0")
 
@@ -450,11 +527,18 @@ def run(
     machine is not handed out (neither ``tracing`` nor ``keep_machine``); ``True`` also
     with ``keep_machine``, for a caller that is done with ``out.machine`` before its next
     run() (a restored world is the same Machine object); ``False`` never.  A tracing
-    execution always builds afresh.  ``$KPORT_FRESH_WORLD=1`` turns reuse off."""
+    execution always builds afresh, and so does a program whose ``reuse_world`` is false
+    (set-up that resets state the world reaches only through a module's globals: beyond
+    what the snapshot sees).  ``$KPORT_FRESH_WORLD=1`` turns reuse off."""
     _reap()
     rec = _Recorder(driver)
     out = Outcome("complete")
-    may_reuse = not tracing and (reuse if reuse is not None else not keep_machine) and not _fresh_only()
+    may_reuse = (
+        not tracing
+        and (reuse if reuse is not None else not keep_machine)
+        and getattr(program, "reuse_world", True)
+        and not _fresh_only()
+    )
     kept = _kept_for(program) if may_reuse else None
     world = kept.world if kept is not None else None
     if world is not None:
@@ -466,16 +550,7 @@ def run(
             restored(m)
     else:
         try:
-            m = Machine(
-                program.ncpus,
-                faults=program.faults,
-                fault_kinds=program.fault_kinds,
-                step_budget=program.step_budget,
-                tracing=tracing,
-                chooser=rec.value,
-                config=program.config,
-                warn_fatal=program.warn_fatal,
-            )
+            m = _machine(program, tracing, rec.value)
         except Exception as e:
             # The program's own description is broken (say ``cpus = "2"``): an
             # error of the scenario, reported on a stand-in machine of one CPU.
@@ -497,7 +572,7 @@ def run(
             else:
                 entries = program.build(m)
                 if kept is not None:
-                    _built(kept, m, entries)
+                    _built(program, kept, m, entries)
             m.start(entries)
             while True:
                 en = m.enabled()
