@@ -1,0 +1,416 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Throughput of real workloads (issue 17): executions/s and µs per step, beside the greenlet floor.
+
+Each workload is an exhaustive ``dfs`` search run as ``kport check`` / ``kport matrix`` run it
+(``kernel_port.matrix.run_cell`` for corpus cells, ``explorer.check(..., "dfs")`` for the
+others), in a child process of its own, with a time cap.  The child reports: verdict, whether
+the search completed, executions, steps (every execution the search ran, the counterexample's
+minimisation included), wall seconds, executions/s, µs per step, its peak RSS
+(``getrusage(RUSAGE_SELF).ru_maxrss``), and the *floor*: a bare greenlet round-robin (two
+greenlets switching back and forth, the engine's greenlet-per-CPU design with nothing else)
+doing as many switch pairs as the search made steps, timed in the same child right before and
+right after the search (the best of the runs).  The ratio engine-µs-per-step / floor-µs-per-step
+is the figure that does not depend on the machine's load; the goal (DESIGN.md) is <= 4.
+
+Workloads: every corpus cell (``kport matrix``); smp.hotplug-lost-ipi v6.17 at preemption bounds
+1 and 2; smp.lost-ipi-waiter with 3 CPUs and 2 faults and with 4 CPUs (v6.17, bench-built
+subclasses as in time_to_verdict.py); scftorture seed 0 at 4 CPUs on v6.17; the two-CPU
+PREEMPT_RT scenario with three irq_works (bench/rt_irq_work_three.py) on pre-b4c6f86 (BUG),
+pre-b4c6f86+b4c6f86 and v6.17.
+
+    python bench/throughput.py             # everything, 120 s cap per workload (resumable: --resume)
+    python bench/throughput.py --quick     # smoke: three corpus cells and every big workload at 5 s
+    python bench/throughput.py --only 'corpus:irq_work.*'   # a subset (fnmatch on the workload id)
+
+Results: ``bench/results/throughput.{json,md}`` (``--out`` to write elsewhere), written after every
+workload, so an interrupted full run is resumed with ``--resume`` (workloads already measured with
+the same cap are kept).  A workload that reaches its cap is reported as "did not finish in N s,
+X executions", never as a result.  Never run by the test suite (tests/test_throughput_smoke.py
+runs one small cell in-process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import gc
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+CAP = 120.0
+QUICK_CAP = 5.0
+FLOOR_MIN, FLOOR_MAX = 200_000, 2_000_000  # switch pairs timed for the floor (its per-pair cost is flat)
+
+
+# -- the workloads ---------------------------------------------------------------------------
+
+
+def workloads(quick: bool) -> list[dict[str, Any]]:
+    from kernel_port.matrix import cells
+
+    out: list[dict[str, Any]] = []
+    corpus = cells([], [])
+    if quick:
+        corpus = [c for c in corpus if c[0].name == "irq_work.lost-self-ipi"][:3]
+    for s, v, e in corpus:
+        out.append({"id": f"corpus:{s.name}@{v}", "kind": "corpus", "scenario": s.name, "variant": v, "expected": e})
+    for b in (1, 2):
+        out.append(
+            {
+                "id": f"hotplug-v6.17-pb{b}",
+                "kind": "scenario",
+                "scenario": "smp.hotplug-lost-ipi",
+                "variant": "v6.17",
+                "preemptions": b,
+            }
+        )
+    out.append({"id": "waiter-3cpu-2faults", "kind": "waiter", "cpus": 3, "faults": 2, "variant": "v6.17"})
+    out.append({"id": "waiter-4cpu", "kind": "waiter", "cpus": 4, "faults": None, "variant": "v6.17"})
+    out.append({"id": "scftorture-4cpu-seed0", "kind": "scftorture", "seed": 0, "cpus": 4, "variant": "v6.17"})
+    for v in ("pre-b4c6f86", "pre-b4c6f86+b4c6f86", "v6.17"):
+        out.append({"id": f"rt-three-works@{v}", "kind": "rt3", "variant": v})
+    return out
+
+
+def _program(spec: dict[str, Any]) -> Any:
+    from kernel_port.scenario import ScenarioProgram, get_scenario, load_by_path, program
+    from kernel_port.variants import parse_variant, project_root
+
+    kind = spec["kind"]
+    if kind in ("corpus", "scenario"):
+        return program(spec["scenario"], spec["variant"], preemptions=spec.get("preemptions"))
+    if kind == "waiter":
+        from time_to_verdict import waiter_class
+
+        cls = waiter_class(spec["cpus"])
+        faults = spec["faults"] if spec["faults"] is not None else get_scenario("smp.lost-ipi-waiter").faults
+        return ScenarioProgram(cls, parse_variant(spec["variant"]), faults, cls.preemptions)
+    if kind == "scftorture":
+        smp = load_by_path(project_root() / "scenarios" / "smp.py", "kernel_port_scenarios")
+        cls = smp.scf_torture(spec["seed"], cpus=spec["cpus"], nops=2)
+        return ScenarioProgram(cls, parse_variant(spec["variant"]), 0, cls.preemptions)
+    if kind == "rt3":
+        from rt_irq_work_three import three_works
+
+        cls = three_works()
+        return ScenarioProgram(cls, parse_variant(spec["variant"]), cls.faults, cls.preemptions)
+    raise ValueError(kind)
+
+
+# -- the floor -------------------------------------------------------------------------------
+
+
+def greenlet_floor(n: int) -> float:
+    """Seconds per switch pair of a bare two-greenlet ping-pong doing ``n`` pairs."""
+    from greenlet import greenlet
+
+    root = greenlet.getcurrent()
+
+    def cpu() -> None:
+        sw = root.switch
+        for _ in range(n):
+            sw()
+
+    g = greenlet(cpu)
+    gc.collect()
+    t0 = time.process_time()
+    g.switch()
+    sw = g.switch
+    for _ in range(n):
+        sw()
+    return (time.process_time() - t0) / max(1, n)
+
+
+# -- one workload (in the child) -----------------------------------------------------------------
+
+
+def run_workload(spec: dict[str, Any], cap: float, dpor_reuse: str = "auto") -> dict[str, Any]:
+    from kernel_port.engine import dpor, execution, explorer, shortest
+    from kernel_port.engine.explorer import check
+    from kernel_port.matrix import run_cell
+    from kernel_port.scenario import get_scenario
+
+    counted = {"executions": 0, "steps": 0}
+    real_run = execution.run
+
+    def counting_run(*a: Any, **kw: Any) -> Any:
+        out = real_run(*a, **kw)
+        counted["executions"] += 1
+        counted["steps"] += out.steps
+        return out
+
+    def dpor_run(*a: Any, **kw: Any) -> Any:
+        # The DPOR search's own executions (dpor.search is this module's only caller of run):
+        # with --dpor-reuse on, as dpor.search will run them once it passes reuse=True.
+        if dpor_reuse == "on":
+            kw["reuse"] = True
+        elif dpor_reuse == "off":
+            kw["reuse"] = False
+        return counting_run(*a, **kw)
+
+    saved = {mod: mod.run for mod in (dpor, explorer, shortest)}  # type: ignore[attr-defined]
+    for mod in (explorer, shortest):
+        mod.run = counting_run  # type: ignore[attr-defined]
+    dpor.run = dpor_run  # type: ignore[attr-defined]
+    try:
+        prog = _program(spec)
+        floor_before = min(greenlet_floor(FLOOR_MIN) for _ in range(3))
+        t0, c0 = time.perf_counter(), time.process_time()
+        if spec["kind"] == "corpus":
+            r = run_cell(get_scenario(spec["scenario"]), spec["variant"], seconds=cap)
+        else:
+            r = check(prog, "dfs", preemptions=prog.preemption_bound, seconds=cap)
+    finally:
+        for mod, fn in saved.items():
+            mod.run = fn  # type: ignore[attr-defined]
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    steps = counted["steps"]
+    n = min(max(steps, FLOOR_MIN), FLOOR_MAX)
+    floor = min([floor_before] + [greenlet_floor(n) for _ in range(2)])
+    us_step = cpu / steps * 1e6 if steps else None
+    kept = execution._KEPT[0]  # the program the search ran (run_cell makes its own)
+    world = execution.world_info(kept.program) if kept is not None else {}
+    row = {
+        "id": spec["id"],
+        "spec": spec,
+        "cap_s": cap,
+        "cpus": prog.ncpus,
+        "faults": prog.faults,
+        "preemption_bound": prog.preemption_bound,
+        "verdict": r.verdict,
+        "kind": r.kind,
+        "complete": r.complete,
+        "finished": r.complete or r.verdict == "bug",
+        "search_executions": r.executions,
+        "executions": counted["executions"],
+        "steps": steps,
+        "seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+        "executions_per_s": round(counted["executions"] / cpu, 1) if cpu else None,
+        "wall_executions_per_s": round(counted["executions"] / wall, 1) if wall else None,
+        "steps_per_execution": round(steps / counted["executions"], 1) if counted["executions"] else None,
+        "us_per_step": round(us_step, 2) if us_step else None,
+        "floor_us_per_step": round(floor * 1e6, 4),
+        "ratio_to_floor": round(us_step / (floor * 1e6), 1) if us_step else None,
+        "floor_executions_per_s": round(1 / (floor * steps / counted["executions"]), 1)
+        if steps and counted["executions"]
+        else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "world_reused": world.get("reused", False),
+        "dpor_reuse": dpor_reuse,
+        "message": r.message[:200],
+    }
+    return row
+
+
+# -- the parent ------------------------------------------------------------------------------
+
+
+def _child(spec: dict[str, Any], cap: float, dpor_reuse: str) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec), "--cap", str(cap)]
+    cmd += ["--dpor-reuse", dpor_reuse]
+    hard = cap * 2 + 120
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=hard)
+    except subprocess.TimeoutExpired:
+        return {
+            "id": spec["id"],
+            "spec": spec,
+            "cap_s": cap,
+            "verdict": "killed",
+            "finished": False,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "message": f"the child was killed after {hard:.0f} s (no figures)",
+        }
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        tail = (p.stderr.strip().splitlines() or ["?"])[-1]
+        return {
+            "id": spec["id"],
+            "spec": spec,
+            "cap_s": cap,
+            "verdict": "crashed",
+            "finished": False,
+            "message": f"exit {p.returncode}: {tail[:200]}",
+        }
+    row: dict[str, Any] = json.loads(lines[-1])
+    return row
+
+
+def what(row: dict[str, Any]) -> str:
+    if row.get("verdict") in ("killed", "crashed"):
+        return row.get("message", "")
+    if row.get("finished"):
+        return f"{row['verdict']} (complete)" if row.get("complete") else f"{row['verdict']} ({row.get('kind')})"
+    return f"did not finish in {row['cap_s']:g} s, {row.get('search_executions')} executions"
+
+
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| workload | CPUs | faults | bound | result | executions | wall s | CPU s | exec/CPU s | steps/exec | µs/step | floor µs/step | ratio | peak RSS MB | world reused |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        pb = r.get("preemption_bound")
+        out.append(
+            f"| {r['id']} | {r.get('cpus', '')} | {r.get('faults', '')} | {'-' if pb is None else pb} | {what(r)} | "
+            f"{r.get('executions', '')} | {r.get('seconds', '')} | {r.get('cpu_seconds', '')} | {r.get('executions_per_s', '')} | "
+            f"{r.get('steps_per_execution', '')} | {r.get('us_per_step', '')} | {r.get('floor_us_per_step', '')} | "
+            f"{r.get('ratio_to_floor', '')} | {r.get('peak_rss_mb', '')} | {'yes' if r.get('world_reused') else 'no'} |"
+        )
+    return out
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    corpus = [r for r in rows if r["id"].startswith("corpus:") and r.get("us_per_step")]
+    ratios = sorted(r["ratio_to_floor"] for r in corpus)
+    by = {r["id"]: r for r in rows}
+
+    def fin(i: str) -> str:
+        r = by.get(i)
+        return "not run" if r is None else f"{what(r)} in {r.get('seconds')} s"
+
+    s: dict[str, Any] = {
+        "corpus_cells": len(corpus),
+        "corpus_ratio_median": ratios[len(ratios) // 2] if ratios else None,
+        "corpus_ratio_max": ratios[-1] if ratios else None,
+        "corpus_ratio_min": ratios[0] if ratios else None,
+        "corpus_seconds_total": round(sum(r["seconds"] for r in corpus), 2),
+        "corpus_cpu_seconds_total": round(sum(r.get("cpu_seconds", 0) for r in corpus), 2),
+        "goal_ratio_le_4": bool(ratios) and ratios[-1] <= 4,
+        "hotplug_pb1": fin("hotplug-v6.17-pb1"),
+        "scftorture_4cpu": fin("scftorture-4cpu-seed0"),
+        "rt_three_works": {v: fin(f"rt-three-works@{v}") for v in ("pre-b4c6f86", "pre-b4c6f86+b4c6f86", "v6.17")},
+        "peak_rss_mb_max": max((r.get("peak_rss_mb") or 0) for r in rows) if rows else None,
+    }
+    return s
+
+
+def write(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+    doc = {**meta, "summary": summary(rows), "rows": rows}
+    path.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
+    s = doc["summary"]
+    md = [
+        "<!-- SPDX-License-Identifier: GPL-2.0-only -->",
+        "# Throughput of real workloads (bench/throughput.py)",
+        "",
+        f"Run {meta['date']} on {meta['machine']['platform']}, Python {meta['machine']['python']}, "
+        f"{meta['machine']['cpus']} CPUs shared with other work (load average {meta.get('loadavg', '?')} at the start); "
+        f"cap {meta['cap_s']:g} s per workload{' (--quick)' if meta['quick'] else ''}; commit {meta['commit']}; "
+        f"--dpor-reuse {meta['dpor_reuse']}.",
+        "",
+        "Each workload ran in its own process.  *µs/step* is the search's CPU time (process time: the "
+        "machine is shared, and CPU time is what load changes least; the counterexample's minimisation "
+        "included) over every step of every execution it ran; *exec/CPU s* likewise; *floor* is a bare "
+        "two-greenlet ping-pong doing as many switch pairs (at least 200,000, at most 2,000,000), CPU-timed "
+        "in the same process just before and after (the best run); *ratio* is the one against the other "
+        "(goal: <= 4).  The cap is wall time (the search's --seconds), so a starved process reaches it "
+        "sooner.  *World reused*: whether the search's executions restored the world built once instead "
+        'of building it again (docs/engine.md, "Per-execution set-up"); with --dpor-reuse on the bench '
+        "passes reuse=True to the DPOR search's run() calls, which is what dpor.search does once it "
+        "passes it itself (auto: as the code is).",
+        "",
+        f"Corpus: {s['corpus_cells']} cells, ratio to the floor median {s['corpus_ratio_median']}, "
+        f"min {s['corpus_ratio_min']}, max {s['corpus_ratio_max']} (goal <= 4: "
+        f"{'met' if s['goal_ratio_le_4'] else 'missed'}); the cells' searches took {s['corpus_seconds_total']} s wall, "
+        f"{s['corpus_cpu_seconds_total']} s CPU in all (goal for the whole matrix: <= 4 s on one core).",
+        f"smp.hotplug-lost-ipi v6.17 at preemption bound 1: {s['hotplug_pb1']} (goal <= 5 s).",
+        f"scftorture at 4 CPUs on v6.17: {s['scftorture_4cpu']} (goal: complete in <= 120 s).",
+        "Two-CPU PREEMPT_RT, three irq_works: "
+        + "; ".join(f"{v}: {t}" for v, t in s["rt_three_works"].items())
+        + " (goal: complete in <= 30 s on every variant).",
+        f"Peak RSS of any workload: {s['peak_rss_mb_max']} MB (goal <= 500 MB).",
+        "",
+        *table(rows),
+        "",
+    ]
+    path.with_suffix(".md").write_text("\n".join(md))
+
+
+def _commit() -> str:
+    try:
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE, timeout=10
+            ).stdout.strip()
+            or "?"
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help=f"three corpus cells, every other workload at {QUICK_CAP:g} s")
+    ap.add_argument(
+        "--cap", type=float, default=None, help=f"seconds per workload (default {CAP:g}; quick {QUICK_CAP:g})"
+    )
+    ap.add_argument("--only", action="append", default=[], help="workload ids to run (fnmatch patterns)")
+    ap.add_argument("--resume", action="store_true", help="keep the rows of the results file measured with this cap")
+    ap.add_argument("--out", default=None, help="results path without suffix (default bench/results/throughput)")
+    ap.add_argument(
+        "--dpor-reuse",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="the DPOR search's executions: as dpor.search runs them (auto), restoring the world "
+        "built once (on: run(..., reuse=True)), or building it for each (off)",
+    )
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    cap = args.cap if args.cap is not None else (QUICK_CAP if args.quick else CAP)
+    if args.worker is not None:
+        row = run_workload(json.loads(args.worker), cap, args.dpor_reuse)
+        print(json.dumps(row))
+        return row
+    default = HERE / "results" / ("throughput_quick" if args.quick else "throughput")
+    out = Path(args.out) if args.out else default
+    specs = [
+        w for w in workloads(args.quick) if not args.only or any(fnmatch.fnmatchcase(w["id"], p) for p in args.only)
+    ]
+    kept: dict[str, dict[str, Any]] = {}
+    if args.resume and out.with_suffix(".json").exists():
+        old = json.loads(out.with_suffix(".json").read_text())
+        kept = {
+            r["id"]: r for r in old.get("rows", []) if r.get("cap_s") == cap and r.get("dpor_reuse") == args.dpor_reuse
+        }
+    meta = {
+        "bench": "throughput",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": _commit(),
+        "quick": args.quick,
+        "cap_s": cap,
+        "dpor_reuse": args.dpor_reuse,
+        "loadavg": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+    }
+    rows: list[dict[str, Any]] = []
+    for spec in specs:
+        if spec["id"] in kept:
+            rows.append(kept[spec["id"]])
+            continue
+        row = _child(spec, cap, args.dpor_reuse)
+        rows.append(row)
+        print(
+            f"{row['id']}: {what(row)}; {row.get('us_per_step')} us/step, ratio {row.get('ratio_to_floor')}, "
+            f"{row.get('peak_rss_mb')} MB",
+            flush=True,
+        )
+        write(out, rows, meta)
+    write(out, rows, meta)
+    return {**meta, "rows": rows}
+
+
+if __name__ == "__main__":
+    main()
