@@ -28,6 +28,10 @@ an operation is a tuple naming a primitive and its operands:
     ("die",)                 local_irq_disable(); cpu_die(): the CPU goes offline for good
     ("boot", cpu)            cpu_boot(cpu): wait until that CPU died, bring it up (it idles)
     ("wake",)                mem.v2 = 1; wake_up_process(the kernel thread)
+    ("mb",)                  smp_mb()                            (programs drawn for TSO)
+
+A program's ``model`` is the machine's memory model: "sc", or "tso" (x86-TSO store buffers;
+the TSO draws add smp_mb()).
 
 TEST_VECTOR's handler runs ``handler`` (reads, writes, increments: "r", "w", "inc"), then
 EOI.  A program with a "wake" has a kernel thread (SCHED_FIFO) on its last CPU that sleeps in
@@ -77,6 +81,7 @@ from kernel_port.engine import (
     schedule,
     set_current_state,
     smp_cond_load_acquire,
+    smp_mb,
     wake_up_process,
     xchg,
 )
@@ -108,6 +113,7 @@ class Spec:
     handler: tuple[Any, ...] = ()
     faults: int = 0  # lost IPIs allowed
     source: int = -1  # CPU a guarded event source raises TEST_VECTOR on (-1: none)
+    model: str = "sc"  # the memory model: "sc" or "tso"
 
 
 BLOCKING = {"await", "cawait", "relax", "lock", "lockirq", "trylock", "die", "boot", "wake"}
@@ -247,6 +253,8 @@ def make(spec: Spec) -> Any:
                     elif k == "wake":
                         mem.v2 = 1
                         wake_up_process(thread[0])
+                    elif k == "mb":
+                        smp_mb()
                     else:
                         raise ValueError(op)
 
@@ -269,6 +277,7 @@ def make(spec: Spec) -> Any:
             faults=spec.faults,
             fault_kinds=("lost-ipi",) if spec.faults else (),
             step_budget=400,
+            config={"MEMORY_MODEL": "tso"} if spec.model == "tso" else {},
         )
 
     return program
@@ -301,6 +310,10 @@ def steps_of(ops: tuple[Any, ...]) -> int:
 def interleavings(spec: Spec) -> float:
     """A rough count of schedules (multinomial of the CPUs' step counts), for sizing."""
     lens = [steps_of(p) for p in spec.progs[: spec.ncpus]]
+    if spec.model == "tso":
+        # A store is two steps (into the buffer, then to memory), a fence or LOCK'd
+        # operation often two (the drain, then the operation).
+        lens = [x + (x + 1) // 2 for x in lens]
     total = sum(lens) + 2 * (spec.source >= 0) + len(spec.handler) * 2
     return math.factorial(total) / math.prod(math.factorial(x) for x in lens) if total else 1
 
@@ -347,10 +360,15 @@ OP = _op(1)
 ASSERT = st.tuples(st.just("assert"), var, st.integers(1, 2))
 
 
+MB = st.tuples(st.just("mb"))
+
+
 @st.composite
-def specs(draw: Any, *, asserts: bool = False, max_ops: int = 4, blocking_ok: bool = True) -> Spec:
+def specs(draw: Any, *, asserts: bool = False, max_ops: int = 4, blocking_ok: bool = True, model: str = "sc") -> Spec:
     ncpus = draw(st.integers(2, 4))
     op = st.one_of(OP, ASSERT) if asserts else OP
+    if model == "tso":
+        op = st.one_of(op, MB)
     if not blocking_ok:
         op = op.filter(lambda o: o[0] not in BLOCKING | {"ipi", "cli", "if"})
     sizes = [max_ops, max_ops, max(1, max_ops // 2), max(1, max_ops // 2)]
@@ -369,13 +387,13 @@ def specs(draw: Any, *, asserts: bool = False, max_ops: int = 4, blocking_ok: bo
     )
     faults = draw(st.integers(0, 1)) if blocking_ok else 0
     source = draw(st.integers(-1, ncpus - 1)) if blocking_ok and draw(st.booleans()) else -1
-    return Spec(ncpus, progs, handler, faults, source)
+    return Spec(ncpus, progs, handler, faults, source, model)
 
 
 # -- plain random programs (the bench draws thousands) ------------------------------------------
 
 
-def random_op(rng: Any, depth: int = 1, asserts: bool = False) -> tuple[Any, ...]:
+def random_op(rng: Any, depth: int = 1, asserts: bool = False, tso: bool = False) -> tuple[Any, ...]:
     v = rng.randrange(NVARS)
     c = rng.randrange(NCNT)
     kinds = [
@@ -405,6 +423,8 @@ def random_op(rng: Any, depth: int = 1, asserts: bool = False) -> tuple[Any, ...
         kinds.append("if")
     if asserts:
         kinds.append("assert")
+    if tso:
+        kinds += ["mb", "w", "r"]
     k = rng.choice(kinds)
     if k == "r" or k == "winc":
         return (k, v)
@@ -428,18 +448,20 @@ def random_op(rng: Any, depth: int = 1, asserts: bool = False) -> tuple[Any, ...
         return (k, rng.randrange(4))
     if k == "cli":
         return (k, rng.randint(1, 2))
-    if k == "die" or k == "wake":
+    if k in ("die", "wake", "mb"):
         return (k,)
     if k == "boot":
         return (k, rng.randrange(4))
     if k == "assert":
         return (k, v, rng.randint(1, 2))
-    a = tuple(random_op(rng, depth - 1, asserts) for _ in range(rng.randint(0, 2)))
-    b = tuple(random_op(rng, depth - 1, asserts) for _ in range(rng.randint(0, 2)))
+    a = tuple(random_op(rng, depth - 1, asserts, tso) for _ in range(rng.randint(0, 2)))
+    b = tuple(random_op(rng, depth - 1, asserts, tso) for _ in range(rng.randint(0, 2)))
     return ("if", v, rng.randint(0, 2), a, b)
 
 
-def random_spec(rng: Any, *, max_steps: int = 13, asserts: bool = False, blocking_ok: bool = True) -> Spec:
+def random_spec(
+    rng: Any, *, max_steps: int = 13, asserts: bool = False, blocking_ok: bool = True, model: str = "sc"
+) -> Spec:
     """A random program of 2-4 CPUs with at most about ``max_steps`` steps in all."""
     while True:
         ncpus = rng.choice([2, 2, 3, 3, 4])
@@ -448,10 +470,10 @@ def random_spec(rng: Any, *, max_steps: int = 13, asserts: bool = False, blockin
             n = rng.randint(0, 4 if c < 2 else 2)
             ops = []
             for _ in range(n):
-                op = random_op(rng, 1, asserts)
+                op = random_op(rng, 1, asserts, model == "tso")
                 if not blocking_ok:
                     while op[0] in BLOCKING | {"ipi", "cli", "if"}:
-                        op = random_op(rng, 0, asserts)
+                        op = random_op(rng, 0, asserts, model == "tso")
                 ops.append(op)
             progs.append(tuple(ops))
         handler = tuple(
@@ -460,6 +482,6 @@ def random_spec(rng: Any, *, max_steps: int = 13, asserts: bool = False, blockin
         )
         faults = rng.randint(0, 1) if blocking_ok else 0
         source = rng.randrange(ncpus) if blocking_ok and rng.random() < 0.25 else -1
-        spec = Spec(ncpus, tuple(progs), handler, faults, source)
+        spec = Spec(ncpus, tuple(progs), handler, faults, source, model)
         if sum(steps_of(p) for p in spec.progs) <= max_steps:
             return spec
