@@ -54,16 +54,19 @@ MATRIX_GOAL = 60.0
 
 def run_matrix() -> list[dict[str, Any]]:
     rows = []
-    for s, v, e in cells([], []):
+    for cell in cells([], []):
+        s, v, e = cell
+        mm = cell.memory_model
         t0 = time.perf_counter()
-        r = run_cell(s, v)
+        r = run_cell(s, v, memory_model=mm)
         wall = time.perf_counter() - t0
-        recorded = s.found.get(v) if e == FIND else None
+        recorded = s.found.get(s.expect_key(v, mm) or v) if e == FIND else None
         want = WANT.get(recorded or e)
         rows.append(
             {
                 "scenario": s.name,
                 "variant": v,
+                "memory_model": mm,
                 "expected": e,
                 "verdict": r.verdict,
                 "kind": r.kind,

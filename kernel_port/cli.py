@@ -41,10 +41,11 @@ from .engine.errors import (
     UsageError,
     WatchdogTimeout,
 )
-from .engine.explorer import STRATEGIES, Result, check, replay
+from .engine.explorer import STRATEGIES, Result, replay
 from .engine.token import Schedule, looks_like_token
 from .engine.token import parse as parse_token
 from .engine.trace import render_text, terminal_width
+from .memory_model import check
 from .scenario import ScenarioNotLoaded
 
 EXIT = {"ok": 0, "bug": 1, "inconclusive": 3, "error": 4}
@@ -141,6 +142,13 @@ def _positive_float(text: str) -> float:
     return v
 
 
+MEMORY_MODEL_HELP = "sc (sequential consistency) or tso (x86-TSO store buffers); default: the scenario's"
+
+
+def _add_memory_model(parser: argparse.ArgumentParser, help_text: str = MEMORY_MODEL_HELP) -> None:
+    parser.add_argument("--memory-model", choices=("sc", "tso"), metavar="{sc,tso}", help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kport", description="Patch-evaluation corpus for kernel IPI / irq_work / vector / RT-push code.")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
@@ -159,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--executions", type=_nonneg, help="execution budget")
     ck.add_argument("--seconds", type=_positive_float, help="time budget")
     ck.add_argument("--pct-depth", type=_depth, default=3)
+    _add_memory_model(ck)
     par = ck.add_mutually_exclusive_group()
     par.add_argument("--jobs", "-j", type=_jobs, help="split the dfs search over N worker processes (same result)")
     par.add_argument("--dask", type=_address, metavar="ADDRESS", help="split it over a Dask cluster (extra [dist])")
@@ -174,12 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument(
         "--variant", "-V", type=_name, help="replay on this variant instead of the token's (following its labels)"
     )
+    _add_memory_model(rp, "replay under this memory model instead of the token's (following its labels)")
     rp.add_argument("--json", action="store_true")
     rp.add_argument("--width", type=_width, help="line width (default: $COLUMNS, else the terminal's)")
 
     mx = sub.add_parser("matrix", help="run every expected cell and compare")
     mx.add_argument("--scenario", "-s", action="append", default=[], type=_name)
     mx.add_argument("--variant", "-V", action="append", default=[], type=_name)
+    _add_memory_model(mx, "only the cells under this memory model (default: every cell, each under its own)")
     fmt = mx.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--markdown", action="store_true")
@@ -195,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("scenario", type=_name)
     ex.add_argument("--variant", "-V", type=_name)
     ex.add_argument("--faults", type=_nonneg, help="fault budget (default: the scenario's)")
+    _add_memory_model(ex)
     ex.add_argument("--width", type=_width, help="line width (default: $COLUMNS, else the terminal's)")
     ex.add_argument("--short", action="store_true", help="the race diagram and the why instead of every step")
     ex.add_argument(
@@ -205,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("scenario", type=_name)
     dg.add_argument("--variant", "-V", type=_name)
     dg.add_argument("--faults", type=_nonneg, help="fault budget (default: the scenario's)")
+    _add_memory_model(dg)
     dg.add_argument("--width", type=_width, help="line width, 40 at least (default 72)")
 
     so = sub.add_parser("source", help="a ported function beside its C original from your kernel checkout")
@@ -241,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--wall-limit", type=_positive_float, metavar="SECONDS", help="stop after this much wall time")
     sm.add_argument("--plot", metavar="FILE", type=_file, help="write the backlog over time as a PNG")
     sm.add_argument("--json", action="store_true")
+    _add_memory_model(sm, "timed mode is sequentially consistent: sc only")
     _add_review_commands(sub)
     return p
 
@@ -269,6 +283,7 @@ def _add_review_commands(sub: Any) -> None:
         rv.add_argument("--base", type=_name, help="the variant to compare against (default: each it applies to)")
         rv.add_argument("--scenario", "-s", action="append", default=[], type=_name, help="only these (or patterns)")
         rv.add_argument("--seconds", type=_positive_float, help="time budget per cell")
+        _add_memory_model(rv, "run every scenario under this memory model (default: each under its own)")
         rfmt = rv.add_mutually_exclusive_group()
         rfmt.add_argument("--json", action="store_true")
         rfmt.add_argument("--markdown", action="store_true")
@@ -430,6 +445,8 @@ def _warn_load_errors(args: argparse.Namespace) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.cmd == "simulate" and getattr(args, "memory_model", None) == "tso":
+        raise UsageError("--memory-model tso: timed mode is sequentially consistent (kport simulate runs sc only)")
     if args.cmd in ("explain", "diagram", "cover", "source") and isinstance(getattr(args, "variant", None), str):
         _variant_flag(args.variant, "--variant")
     if args.cmd == "list":
@@ -485,7 +502,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for line in bad:
         warn(f"{line} (left out)")
     rc = 4 if bad else 0
-    variants = sorted({v for s in sc.values() for v in s.expect})
+    variants = sorted({v for s in sc.values() for v in s.variants()})
     if args.json:
         obj = {
             "load_errors": bad,
@@ -501,6 +518,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                     "fault_kinds": list(s.fault_kinds),
                     "preemptions": s.preemptions,
                     "expect": dict(s.expect),
+                    "memory_model": s.own_memory_model(),
+                    "cells": [{"variant": v, "memory_model": mm, "expected": e} for v, mm, e in s.cells()],
                 }
                 for s in sc.values()
             ],
@@ -518,7 +537,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {v}")
     print("Scenarios:")
     for s in sc.values():
-        cells = ", ".join(f"{v}={e}" for v, e in s.expect.items())
+        cells = ", ".join(f"{v}@{mm}={e}" for v, mm, e in s.cells())
         print(f"  {s.name:<30} {s.summary()}")
         print(f"  {'':<30} {cells}")
     if bad:
@@ -601,7 +620,14 @@ def _save(r: Result, trace: str, command: str, program: Any = None) -> str | Non
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    prog = _program(args.scenario, args.variant, "--variant", faults=args.faults, preemptions=args.preemptions)
+    prog = _program(
+        args.scenario,
+        args.variant,
+        "--variant",
+        faults=args.faults,
+        preemptions=args.preemptions,
+        memory_model=args.memory_model,
+    )
     show = _progress_printer()
     interrupted = False
     try:
@@ -631,7 +657,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         trace = _trace_for(prog, r.counterexample.choices, _verdict_line(r), args.width)
     saved = _save(r, trace, "check")
     if args.json:
+        from .review import memory_model_of
+
         obj = r.to_json()
+        obj["memory_model"] = memory_model_of(r)
         obj["saved"] = saved
         obj["interrupted"] = interrupted
         print(json.dumps(obj, indent=2, sort_keys=True))
@@ -658,7 +687,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             race = diagram_of(prog, r)
             if race:
                 print()
-                print(f"The race (kport diagram {prog.name} --variant {prog.variant}):")
+                tso = " --memory-model tso" if prog.memory_model == "tso" else ""
+                print(f"The race (kport diagram {prog.name} --variant {prog.variant}{tso}):")
                 print()
                 print(race, end="")
     if not interrupted and signals.received() is not None:
@@ -711,16 +741,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     sched, origin, rec = _schedule_from(args.token)
     variant = args.variant or sched.variant
     source = "--variant" if args.variant else "the token's variant"
+    # The token's memory model (a token without one is sc) unless --memory-model says otherwise.
+    model = args.memory_model or sched.memory_model
+    as_recorded = variant == sched.variant and model == sched.memory_model
     from .replaytoken import labels_for, missing_patch_error, same_steps
 
     with missing_patch_error(sched, variant):
-        prog = _program(sched.scenario, variant, source, faults=sched.faults)
-    labels = labels_for(sched, variant)
+        prog = _program(sched.scenario, variant, source, faults=sched.faults, memory_model=model)
+    labels = labels_for(sched, variant, model)
     out, div = replay(prog, sched.choices, labels)
     changed = _code_changes(rec, sched.scenario, variant)
-    if not changed and variant == sched.variant:
+    if not changed and as_recorded:
         changed = same_steps(sched, out.labels)
-    if div is None and variant == sched.variant and any(_USED_UP in n for n in out.notes):
+    if div is None and as_recorded and any(_USED_UP in n for n in out.notes):
         # On the variant it was recorded on, a schedule ends where its execution ended;
         # one that runs out early is cut short (or the code changed), and the default
         # schedule that would follow proves nothing.
@@ -746,6 +779,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 f" ({sched.version} token: it replays by its choice numbers on the variant it was recorded on;"
                 " they no longer fit if the code changed since it was written)"
             )
+        if model != sched.memory_model:
+            hint += (
+                f"; it was recorded under {sched.memory_model}: the store-buffer steps of tso have no "
+                "counterpart under sc, so a schedule follows onto the other model only where they do not matter"
+            )
         if changed:
             hint += f"; {changed}"
         raise ReplayDivergence(f"the schedule does not replay on {sched.scenario} / {variant}: {div}{hint}")
@@ -759,12 +797,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
         "inconclusive": f"INCONCLUSIVE: {out.message}",
     }[verdict]
     if out.status == "bug":
-        line += f" [{out.steps} steps, {out.preemptions} preemption(s), {out.faults} fault(s)]"
-    # The schedule as it ran here, as a kp3 token: it differs from the input when
-    # the replay followed labels, ran on another variant, or read a kp1 token.
+        line += f" [{out.steps} steps, {out.preemptions} preemption(s), {out.faults} fault(s), memory model {model}]"
+    else:
+        line += f" [memory model {model}]"
+    # The schedule as it ran here, as a kp3 token: it differs from the input when the replay
+    # followed labels, ran on another variant or memory model, or read a kp1 token.
     new_token = None
-    if out.labels is not None and (out.notes or variant != sched.variant or sched.version == "kp1"):
-        new_token = Schedule(sched.scenario, variant, sched.faults, out.choices, labels=out.labels).token()
+    if out.labels is not None and (out.notes or not as_recorded or sched.version == "kp1"):
+        opts: dict[str, Any] = {"mm": model} if model != "sc" else {}
+        new_token = Schedule(
+            sched.scenario, variant, sched.faults, out.choices, labels=out.labels, options=opts
+        ).token()
     if args.json:
         from .engine.trace import rows_json
 
@@ -775,6 +818,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                     "scenario": sched.scenario,
                     "variant": variant,
                     "recorded_on": sched.variant,
+                    "memory_model": model,
+                    "recorded_under": sched.memory_model,
                     "from": origin,
                     "token_version": sched.version,
                     "verdict": verdict,
@@ -796,6 +841,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     title = f"{sched.scenario} on {variant}"
     if variant != sched.variant:
         title += f" (schedule recorded on {sched.variant})"
+    if model != sched.memory_model:
+        title += f" under {model} (schedule recorded under {sched.memory_model})"
+    elif model != "sc":
+        title += f" under {model}"
     print(render_text(out.machine, line, title=title, total=terminal_width(args.width)), end="")
     if verdict == "error" and out.traceback:
         print()

@@ -96,7 +96,7 @@ def cells_for(v: str, names: list[str]) -> list[type[Scenario]]:
     """The scenarios with a cell for variant ``v``, among ``names`` (names or shell patterns,
     as ``kport matrix --scenario`` takes them; a pattern that matches nothing is an error)."""
     if not names:
-        return [s for s in scenarios().values() if v in s.expect]
+        return [s for s in scenarios().values() if v in s.variants()]
     every = scenarios()
     sc: list[type[Scenario]] = []
     for n in names:
@@ -107,7 +107,7 @@ def cells_for(v: str, names: list[str]) -> list[type[Scenario]]:
         else:
             hit = [get_scenario(n)]
         sc += [s for s in hit if s not in sc]
-    return [s for s in sc if v in s.expect]
+    return [s for s in sc if v in s.variants()]
 
 
 def cover(variant: str, names: list[str] | None = None) -> dict[str, Any]:

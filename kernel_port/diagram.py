@@ -1699,12 +1699,13 @@ def diagram_of(prog: Any, r: Result, width: int = WIDTH) -> str:
 
 def cmd_diagram(args: Any) -> int:
     """``kport diagram SCENARIO --variant V``: the counterexample as a race diagram."""
-    from .engine.explorer import check
+    from .memory_model import check
     from .report import verdict_line
     from .scenario import program
 
     width = max(40, min(int(getattr(args, "width", None) or WIDTH), 1000))
-    prog = program(args.scenario, args.variant, faults=getattr(args, "faults", None))
+    model = getattr(args, "memory_model", None)
+    prog = program(args.scenario, args.variant, faults=getattr(args, "faults", None), memory_model=model)
     r = check(prog, "dfs", preemptions=prog.preemption_bound)
     head = f"{prog.name} on {prog.variant}: {r.verdict.upper()}" + (f" ({r.kind})" if r.kind else "")
     if r.counterexample is None or r.verdict != "bug":

@@ -18,7 +18,8 @@ import argparse
 import textwrap
 from typing import Any
 
-from .engine.explorer import Result, check
+from .engine.explorer import Result
+from .memory_model import check
 from .report import annotated_trace, kfuncs_of, verdict_line
 from .scenario import get_scenario, program
 from .variants import Variant, project_root
@@ -257,6 +258,7 @@ def explain(
     width: int | None = None,
     short: bool = False,
     kernel_tree: str | None = None,
+    memory_model: str | None = None,
 ) -> tuple[int, str]:
     """``kport explain``: the annotated trace and the paragraph, ending with the decisive reads
     (the race diagram's words, engine/../diagram.py); ``short``: the diagram instead of the trace."""
@@ -265,7 +267,7 @@ def explain(
     from .engine.trace import terminal_width
 
     sc = get_scenario(name)
-    prog = program(name, variant, faults=faults)
+    prog = program(name, variant, faults=faults, memory_model=memory_model)
     r = check(prog, "dfs", preemptions=prog.preemption_bound)
     head = f"{prog.name} on {prog.variant}: {r.verdict.upper()}\n"
     if r.counterexample is None or r.verdict == "ok":
@@ -295,6 +297,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         args.width,
         bool(getattr(args, "short", False)),
         getattr(args, "kernel_tree", None),
+        getattr(args, "memory_model", None),
     )
     print(text, end="")
     return rc

@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The verdict matrix: every expected cell of every scenario, run and compared.
 
-A cell is one scenario on one variant with its expected verdict (``BUG`` or
+A cell is one scenario on one variant under one memory model (``sc`` or
+``tso``: a scenario's ``expect`` key ``VARIANT@tso``, or a key without suffix
+under the scenario's ``memory_model``) with its expected verdict (``BUG`` or
 ``OK``; a ``find`` cell compares against the result recorded in the
-scenario).  Each cell runs the exhaustive ``dfs`` strategy.  A cell matches
+scenario).  Every output states each cell's model; ``--memory-model M``
+keeps only the cells under ``M``.  Each cell runs the exhaustive ``dfs`` strategy.  A cell matches
 when ``BUG`` met verdict ``bug``, or ``OK`` met verdict ``ok`` (a complete
 search).  An inconclusive or error verdict never matches.
 
@@ -41,7 +44,8 @@ from typing import Any
 
 from . import signals
 from .engine.errors import Interrupted, KportError, OptionError, UsageError
-from .engine.explorer import Result, check
+from .engine.explorer import Result
+from .memory_model import check
 from .review import last_patch_functions, memory_model_of
 from .scenario import FIND, Scenario, get_scenario, load_errors, program, scenarios
 from .variants import parse_variant
@@ -53,7 +57,29 @@ def _is_pattern(s: str) -> bool:
     return any(ch in s for ch in "*?[")
 
 
-def cells(names: list[str], variants: list[str]) -> list[tuple[type[Scenario], str, str]]:
+class MatrixCell(tuple):  # type: ignore[type-arg]
+    """A cell: ``(scenario, variant, expected)`` as a tuple, and the memory model it is expected
+    under as :attr:`memory_model` (so code that unpacks three values keeps working)."""
+
+    memory_model: str
+
+    def __new__(cls, s: type[Scenario], v: str, e: str, memory_model: str) -> MatrixCell:
+        cell = super().__new__(cls, (s, v, e))
+        cell.memory_model = memory_model
+        return cell
+
+    def __repr__(self) -> str:
+        return f"MatrixCell({self[0].name!r}, {self[1]!r}, {self[2]!r}, {self.memory_model!r})"
+
+
+def model_of_cell(cell: tuple[Any, ...]) -> str:
+    """The memory model of a matrix cell (a plain 3-tuple: its scenario's own)."""
+    return str(getattr(cell, "memory_model", None) or cell[0].own_memory_model())
+
+
+def cells(names: list[str], variants: list[str], memory_model: str | None = None) -> list[MatrixCell]:
+    """The expected cells of the scenarios ``names`` on ``variants`` (names or patterns; all
+    when empty), only those under ``memory_model`` when given."""
     every = scenarios()
     if names:
         sc: list[type[Scenario]] = []
@@ -74,19 +100,25 @@ def cells(names: list[str], variants: list[str]) -> list[tuple[type[Scenario], s
         except UsageError as e:
             raise type(e)(f"--variant {v}: {e}") from None
     pats = [v for v in variants if _is_pattern(v)]
-    known = {v for s in every.values() for v in s.expect}
+    known = {v for s in every.values() for v in s.variants()}
     for p in pats:
         if not any(fnmatch.fnmatchcase(v, p) for v in known):
             raise UsageError(f"no variant matches '{p}'; 'kport list' shows them all")
     out = []
     for s in sc:
-        for v, e in s.expect.items():
+        for v, mm, e in s.cells():
             if variants and v not in exact and not any(fnmatch.fnmatchcase(v, p) for p in pats):
                 continue
-            out.append((s, v, e))
-    if not out and (names or variants):
-        picked = " ".join([f"--scenario {n}" for n in names] + [f"--variant {v}" for v in variants])
-        on = sorted({v for s in sc for v in s.expect})
+            if memory_model is not None and mm != memory_model:
+                continue
+            out.append(MatrixCell(s, v, e, mm))
+    if not out and (names or variants or memory_model):
+        picked = " ".join(
+            [f"--scenario {n}" for n in names]
+            + [f"--variant {v}" for v in variants]
+            + ([f"--memory-model {memory_model}"] if memory_model else [])
+        )
+        on = sorted({f"{v}@{mm}" for s in sc for v, mm, _e in s.cells()})
         raise UsageError(
             f"no cell matches {picked}: the scenarios selected have cells on {', '.join(on) or 'no variant'}"
         )
@@ -121,10 +153,12 @@ def run_cell(
     dask: str | None = None,
     watch: list[str] | None = None,
     reached: set[str] | None = None,
+    memory_model: str | None = None,
 ) -> Result:
-    """One cell's exhaustive search.  With ``watch`` (kernel function names) and ``reached`` (a
-    set), a serial search also notes which of those functions ran (kernel_port/review.py)."""
-    prog = program(s.name, v)
+    """One cell's exhaustive search (under ``memory_model``; None: the scenario's own).  With
+    ``watch`` (kernel function names) and ``reached`` (a set), a serial search also notes which
+    of those functions ran (kernel_port/review.py)."""
+    prog = program(s.name, v, memory_model=memory_model)
     hits: set[str] | None = None
     if watch and reached is not None and jobs is None and dask is None and prog.variant_obj is not None:
         from dataclasses import replace
@@ -139,8 +173,10 @@ def run_cell(
     return r
 
 
-def cell_json(s: type[Scenario], v: str, e: str, r: Result) -> dict[str, Any]:
-    recorded = s.found.get(v) if e == FIND else None
+def cell_json(s: type[Scenario], v: str, e: str, r: Result, memory_model: str | None = None) -> dict[str, Any]:
+    mm = memory_model or memory_model_of(r)
+    key = s.expect_key(v, mm)
+    recorded = s.found.get(key or v) if e == FIND else None
     want = WANT.get(recorded or e)
     match = (want == r.verdict) if want is not None else None
     ce = r.counterexample
@@ -163,7 +199,7 @@ def cell_json(s: type[Scenario], v: str, e: str, r: Result) -> dict[str, Any]:
         "strategy": "dfs",
         "preemption_bound": r.preemption_bound if r.preemption_bound is not None else s.preemptions,
         "fault_budget": r.faults,
-        "memory_model": memory_model_of(r),
+        "memory_model": mm,
     }
 
 
@@ -225,17 +261,22 @@ def run(
     results = [] if results is None else results
     bar = _Progress(len(todo))
     try:
-        for s, v, e in todo:
+        for cell in todo:
+            s, v, e = cell[0], cell[1], cell[2]
+            mm = model_of_cell(cell)
             watch = last_patch_functions(v)
             hits: set[str] = set()
-            r = run_cell(s, v, seconds, bar.cell(f"{s.name} on {v}"), jobs=jobs, dask=dask, watch=watch, reached=hits)
-            c = cell_json(s, v, e, r)
+            shown = f"{s.name} on {v} ({mm})"
+            r = run_cell(
+                s, v, seconds, bar.cell(shown), jobs=jobs, dask=dask, watch=watch, reached=hits, memory_model=mm
+            )
+            c = cell_json(s, v, e, r, mm)
             # Which of the functions the variant's last patch changes this cell ran (the per-patch
             # summary's "no scenario reaches"); not measured when the search was split.
             c["watched"] = watch
             c["reached"] = sorted(hits) if jobs is None and dask is None else None
             if traces and r.verdict == "bug":
-                tr = annotated_trace(program(s.name, v), r)
+                tr = annotated_trace(program(s.name, v, memory_model=mm), r)
                 if tr is not None:
                     tr.pop("machine", None)
                     c["trace"] = tr
@@ -257,6 +298,7 @@ class _Saver:
         self.selection = {
             "scenario": list(args.scenario),
             "variant": list(args.variant),
+            "memory_model": getattr(args, "memory_model", None),
             "time_budget": args.seconds,
         }
         self.total = total
@@ -308,7 +350,7 @@ class _Saver:
 
         saved = {k: v for k, v in c.items() if k not in ("seconds", "trace")}
         self.cells.append(saved)
-        self.timing[cell_name(c["scenario"], c["variant"])] = c["seconds"]
+        self.timing[cell_name(c["scenario"], c["variant"], c.get("memory_model"))] = c["seconds"]
         self._try(lambda: self.store.save_cell(saved, c["seconds"]))
         self.counterexample(r)
         self._try(lambda: self.store.save_matrix(self._doc(False, False)))
@@ -318,7 +360,8 @@ class _Saver:
             return
         from .store import result_record, trace_of
 
-        record = result_record(r, trace_of(program(r.program, r.variant), r), "matrix")
+        prog = program(r.program, r.variant, memory_model=memory_model_of(r))
+        record = result_record(r, trace_of(prog, r), "matrix")
         self._try(lambda: self.store.save_result(record), "counterexample not saved")
 
     def finish(self, interrupted: bool) -> None:
@@ -370,6 +413,8 @@ def provenance(args: argparse.Namespace | None = None) -> dict[str, str]:
     if args is not None:
         opts += [f"--scenario {x}" for x in getattr(args, "scenario", [])]
         opts += [f"--variant {x}" for x in getattr(args, "variant", [])]
+        if getattr(args, "memory_model", None):
+            opts.append(f"--memory-model {args.memory_model}")
         if getattr(args, "seconds", None):
             opts.append(f"--seconds {args.seconds:g}")
         if getattr(args, "jobs", None):
@@ -381,14 +426,14 @@ def provenance(args: argparse.Namespace | None = None) -> dict[str, str]:
         "python": platform.python_version(),
         "options": " ".join(opts) or "(none: every cell)",
         "strategy": "dfs (exhaustive, optimal DPOR); bounds per cell",
-        "memory_model": "per cell (sc unless the cell says otherwise)",
+        "memory_model": "per cell (its memory_model; sc unless the cell says tso)",
     }
 
 
 def run_matrix(args: argparse.Namespace) -> int:
     from .report import table
 
-    todo = cells(args.scenario, args.variant)
+    todo = cells(args.scenario, args.variant, getattr(args, "memory_model", None))
     html = getattr(args, "html", None)
     if html:
         writable(html, "--html")

@@ -14,10 +14,15 @@ option                 ini              meaning
 ``--kp-seed N``        ``kp_seed``      seed of the sampling strategies; random when unset, and
                                         printed in the run header so that a run can be repeated
 ``--kp-replay TOKEN``  ``kp_replay``    ``kport.check`` of the token's scenario replays it
+``--kp-memory-model``  ``kp_memory_``   ``sc`` or ``tso``: run only tests for that memory model,
+                       ``model``        and ``kport.check`` runs under it by default
 =====================  ===============  ==========================================================
 
 A test selects a variant by a parameter named ``variant`` (as tests/test_matrix.py does) or by
 the marker ``@pytest.mark.kport(scenario, variant=...)``; ``--kp-variant`` deselects the others.
+Likewise a parameter named ``memory_model`` or the marker's ``memory_model=`` states a test's
+memory model, and ``--kp-memory-model`` deselects tests of the other one (a test that states
+none is kept).
 
 The ``kport`` fixture runs scenarios::
 
@@ -25,10 +30,12 @@ The ``kport`` fixture runs scenarios::
         kport.check("irq_work.lost-self-ipi", "v6.17+herton-rfc")   # expects the corpus cell
 
 ``check`` compares the verdict with ``expect`` (default: the scenario's expected cell for the
-variant, else OK).  When it differs, the test fails with the verdict, the replay token, a
-``--kp-replay`` option and the pytest command line that repeats the test with it, and the report
-gets a section with the trace in CPU columns.  tests/test_matrix.py runs every corpus cell
-through this fixture, so a failing cell prints the same.
+variant under the memory model, else OK); ``memory_model=`` (default: ``--kp-memory-model``,
+else the scenario's own) picks sc or tso, and every message states it.  When it differs, the
+test fails with the verdict, the replay token, a ``--kp-replay`` option and the pytest command
+line that repeats the test with it, and the report gets a section with the trace in CPU
+columns.  tests/test_matrix.py runs every corpus cell through this fixture, so a failing cell
+prints the same.
 """
 
 from __future__ import annotations
@@ -50,10 +57,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--kp-strategy", dest="kp_strategy", choices=STRATEGIES, help="exploration strategy (default dfs)")
     g.addoption("--kp-seed", dest="kp_seed", type=int, metavar="N", help="seed of random/pct/hypothesis")
     g.addoption("--kp-replay", dest="kp_replay", metavar="TOKEN", help="replay this token instead of exploring")
+    g.addoption(
+        "--kp-memory-model",
+        dest="kp_memory_model",
+        metavar="MODEL",
+        help="sc or tso: only tests for this memory model; kport.check runs under it",
+    )
     parser.addini("kp_variant", "only tests for these variants (comma or space separated)", default="")
     parser.addini("kp_strategy", "exploration strategy: dfs, random, pct or hypothesis", default="")
     parser.addini("kp_seed", "seed of the sampling strategies", default="")
     parser.addini("kp_replay", "replay this token instead of exploring", default="")
+    parser.addini("kp_memory_model", "only tests for this memory model (sc or tso)", default="")
 
 
 def _ini(config: pytest.Config, name: str) -> str:
@@ -99,6 +113,12 @@ class Settings:
             raise pytest.UsageError(f"{where}: expected a seed >= 0, got {seed}")
         self.seed_given = seed is not None
         self.seed: int = seed if seed is not None else random.SystemRandom().randrange(10_000)
+        cli_mm = config.getoption("kp_memory_model")
+        mm = cli_mm if cli_mm is not None else str(config.getini("kp_memory_model") or "").strip()
+        if (mm and mm not in ("sc", "tso")) or (cli_mm is not None and not cli_mm):
+            where = "--kp-memory-model" if cli_mm is not None else _ini(config, "kp_memory_model")
+            raise pytest.UsageError(f"{where}: expected sc or tso, got {mm!r}")
+        self.memory_model: str | None = mm or None
         cli_replay = config.getoption("kp_replay")
         self.replay: str = cli_replay or str(config.getini("kp_replay") or "").strip()
         if self.replay:
@@ -138,7 +158,7 @@ def _check_variants(names: list[str], where: str) -> None:
         if _is_pattern(v):
             from .scenario import scenarios
 
-            known = {name for sc in scenarios().values() for name in sc.expect}
+            known = {name for sc in scenarios().values() for name in sc.variants()}
             if not any(fnmatch.fnmatchcase(k, v) for k in known):
                 raise pytest.UsageError(f"{where}: no variant matches '{v}'; 'kport list' shows them all")
             continue
@@ -160,7 +180,9 @@ _SETTINGS = pytest.StashKey[Settings]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "kport(scenario, variant=None): the test exercises a kernel_port scenario (on a variant)"
+        "markers",
+        "kport(scenario, variant=None, memory_model=None): the test exercises a kernel_port scenario "
+        "(on a variant, under a memory model)",
     )
     config.stash[_SETTINGS] = Settings(config)
 
@@ -170,6 +192,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     line = f"kernel_port: --kp-seed={s.seed} --kp-strategy={s.strategy}"
     if s.variants:
         line += "".join(f" --kp-variant={v}" for v in s.variants)
+    if s.memory_model:
+        line += f" --kp-memory-model={s.memory_model}"
     if s.replay:
         line += f" --kp-replay={s.replay}"
     return [line + "  (repeat this run with these options)"]
@@ -187,14 +211,28 @@ def _variant_of(item: pytest.Item) -> str | None:
     return None
 
 
+def _memory_model_of(item: pytest.Item) -> str | None:
+    m = item.get_closest_marker("kport")
+    if m is not None and m.kwargs.get("memory_model") is not None:
+        return str(m.kwargs["memory_model"])
+    cs = getattr(item, "callspec", None)
+    if cs is not None and "memory_model" in cs.params:
+        return str(cs.params["memory_model"])
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     s = config.stash[_SETTINGS]
-    if not s.variants:
+    if not s.variants and not s.memory_model:
         return
     keep, drop = [], []
     for it in items:
         v = _variant_of(it)
-        (drop if v is not None and not selects(s, v) else keep).append(it)
+        mm = _memory_model_of(it)
+        off = (s.variants and v is not None and not selects(s, v)) or (
+            s.memory_model and mm is not None and mm != s.memory_model
+        )
+        (drop if off else keep).append(it)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -219,10 +257,11 @@ class Kport:
         expect: str | None = None,
         faults: int | None = None,
         executions: int | None = None,
+        memory_model: str | None = None,
     ) -> Any:
         __tracebackhide__ = True
-        from .engine.explorer import check
         from .engine.token import parse
+        from .memory_model import check
         from .report import annotated_trace, verdict_line
         from .scenario import get_scenario, program
 
@@ -230,14 +269,15 @@ class Kport:
         sc = get_scenario(scenario)
         if variant is None and len(s.variants) == 1 and s.exact:
             variant = s.exact[0]
-        prog = program(scenario, variant, faults=faults)
-        want = expect or sc.expected(prog.variant) or "OK"
+        prog = program(scenario, variant, faults=faults, memory_model=memory_model or s.memory_model)
+        mm = prog.memory_model
+        want = expect or sc.expected(prog.variant, mm) or "OK"
         if want not in WANT:
             want = "OK"
         replayed = None
         if s.replay:
             sched = parse(s.replay)
-            if sched.scenario == scenario and sched.variant == prog.variant:
+            if sched.scenario == scenario and sched.variant == prog.variant and sched.memory_model == mm:
                 replayed = sched
         if replayed is not None:
             r = _replay_result(prog, replayed)
@@ -254,12 +294,13 @@ class Kport:
             ok = True  # a sampling strategy cannot prove OK; finding nothing is all it can say
         if ok:
             return r
-        head = f"{scenario} on {prog.variant}: expected {want}, got {r.verdict.upper()} (by {r.strategy})"
+        head = f"{scenario} on {prog.variant} under {mm}: expected {want}, got {r.verdict.upper()} (by {r.strategy})"
         lines = [head, verdict_line(r)]
         if r.token:
             lines.append(f"Replay:   kport replay {r.token}")
             lines.append(f"In pytest: --kp-replay={r.token}")
-            lines.append(f"Repeat:   python -m pytest '{self.node.nodeid}' --kp-replay={r.token}")
+            again = f" --kp-memory-model={mm}" if s.memory_model else ""
+            lines.append(f"Repeat:   python -m pytest '{self.node.nodeid}' --kp-replay={r.token}{again}")
         elif r.verdict == "ok":
             lines.append("(an OK verdict has no counterexample: nothing to replay)")
         tr = annotated_trace(prog, r)
@@ -270,22 +311,26 @@ class Kport:
 
 def _replay_result(prog: Any, sched: Any) -> Any:
     from .engine.explorer import Result, _token, replay
+    from .memory_model import stamp
 
     out, div = replay(prog, sched.choices, sched.labels)
     verdict = {"complete": "ok", "bug": "bug", "error": "error"}.get(out.status, "inconclusive")
-    return Result(
-        program=prog.name,
-        variant=prog.variant,
-        strategy="replay",
-        verdict=verdict,
-        kind=out.kind,
-        message=out.message if div is None else f"{out.message} (replay diverged: {div})",
-        executions=1,
-        complete=False,
-        token=_token(prog, out),
-        counterexample=out if out.status in ("bug", "error") else None,
-        faults=prog.faults,
-        coverage="replay of one schedule",
+    return stamp(
+        Result(
+            program=prog.name,
+            variant=prog.variant,
+            strategy="replay",
+            verdict=verdict,
+            kind=out.kind,
+            message=out.message if div is None else f"{out.message} (replay diverged: {div})",
+            executions=1,
+            complete=False,
+            token=_token(prog, out),
+            counterexample=out if out.status in ("bug", "error") else None,
+            faults=prog.faults,
+            coverage="replay of one schedule",
+        ),
+        prog,
     )
 
 

@@ -9,6 +9,10 @@ It carries no step labels, only a checksum of them: they are recomputed by repla
 choices on the variant the token was recorded on, which is what ``kport replay --variant W``
 needs to follow the schedule onto ``W``; on the recorded variant, labels that come back
 different mean the code changed since the token was written.
+
+A token records the memory model it was found under (option ``mm``: ``tso``; none: ``sc``,
+as every token written before the TSO engine); replaying it runs that model, and
+``--memory-model`` replays it under another by following its labels like ``--variant``.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def missing_patches(variant: str, recorded: list[PatchInfo] | None) -> str:
             title, link = info.get(name, ("", ""))
             what = f"patch '{name}'"
             if title:
-                what += f" (\"{title}\""
+                what += f' ("{title}"'
                 what += f", {link})" if link else ")"
             elif link:
                 what += f" ({link})"
@@ -118,23 +122,26 @@ def missing_patch_error(sched: Schedule, variant: str) -> Iterator[None]:
         raise e
 
 
-def labels_for(sched: Schedule, variant: str) -> list[Label] | None:
-    """The step labels to replay ``sched`` with on ``variant``: a kp2 token's own; for a kp3
-    token replayed on another variant, those of its choices on the variant it was recorded on
-    (None on its own variant: the raw choices are the schedule)."""
-    if sched.labels is not None or sched.version != "kp3" or variant == sched.variant:
+def labels_for(sched: Schedule, variant: str, memory_model: str | None = None) -> list[Label] | None:
+    """The step labels to replay ``sched`` with on ``variant`` under ``memory_model`` (None: the
+    token's own; a token without one is sc): a kp2 token's own; for a kp3 token replayed on
+    another variant or model, those of its choices on the variant and model it was recorded
+    with (None on its own: the raw choices are the schedule)."""
+    model = memory_model or sched.memory_model
+    same = variant == sched.variant and model == sched.memory_model
+    if sched.labels is not None or sched.version != "kp3" or same:
         return sched.labels
     from .engine.explorer import schedule_labels
     from .scenario import program
 
     recorded: Any
     with missing_patch_error(sched, sched.variant):
-        recorded = program(sched.scenario, sched.variant, faults=sched.faults)
+        recorded = program(sched.scenario, sched.variant, faults=sched.faults, memory_model=sched.memory_model)
     return schedule_labels(recorded, sched.choices)
 
 
 def same_steps(sched: Schedule, labels: list[Label] | None) -> str:
-    """"" when a kp3 replay ran the steps the token was recorded with (its label checksum
+    """ "" when a kp3 replay ran the steps the token was recorded with (its label checksum
     matches), else a note that the code changed since."""
     if sched.label_crc is None or labels is None or labels_crc(labels) == sched.label_crc:
         return ""

@@ -42,9 +42,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .engine.errors import UsageError
-from .engine.explorer import Result, check
+from .engine.explorer import Result
 from .engine.kfunc import kfunc_of
-from .scenario import BUG, FIND, OK, Scenario, ScenarioProgram, scenarios
+from .memory_model import check
+from .scenario import BUG, OK, Scenario, ScenarioProgram, scenarios
 from .variants import Patch, Variant, overrides, parse_variant, patches
 
 MAX_ABLATION = 8  # overrides: 2**8 - 1 = 255 subsets
@@ -148,22 +149,28 @@ def memory_model_of(r: Any) -> str:
     return str(mm) if mm else "sc"
 
 
-def expected_cell(sc: type[Scenario], variant: str) -> str | None:
-    e = sc.expect.get(variant)
-    if e == FIND:
-        return sc.found.get(variant, FIND)
-    return e
+def expected_cell(sc: type[Scenario], variant: str, memory_model: str | None = None) -> str | None:
+    """The corpus's expected cell of ``variant`` under ``memory_model`` (None: the scenario's)."""
+    return sc.expected(variant, memory_model)
 
 
-def run_scenario(sc: type[Scenario], variant: str, watch: Iterable[str] = (), seconds: float | None = None) -> Cell:
+def run_scenario(
+    sc: type[Scenario],
+    variant: str,
+    watch: Iterable[str] = (),
+    seconds: float | None = None,
+    memory_model: str | None = None,
+) -> Cell:
     v = parse_variant(variant)
     wv, hits = watching(v, watch)
-    prog = ScenarioProgram(sc, wv, sc.faults, sc.preemptions)
+    prog = ScenarioProgram(sc, wv, sc.faults, sc.preemptions, memory_model or sc.own_memory_model())
     r = check(prog, "dfs", preemptions=prog.preemption_bound, seconds=seconds)
-    return cell_of(sc, variant, r, hits)
+    return cell_of(sc, variant, r, hits, prog.memory_model)
 
 
-def cell_of(sc: type[Scenario], variant: str, r: Result, hits: Iterable[str] = ()) -> Cell:
+def cell_of(
+    sc: type[Scenario], variant: str, r: Result, hits: Iterable[str] = (), memory_model: str | None = None
+) -> Cell:
     ce = r.counterexample
     return Cell(
         scenario=sc.name,
@@ -179,7 +186,7 @@ def cell_of(sc: type[Scenario], variant: str, r: Result, hits: Iterable[str] = (
         token=r.token if r.verdict != "ok" else None,
         steps=ce.steps if ce is not None else None,
         reached=sorted(set(hits)),
-        expected=expected_cell(sc, variant),
+        expected=expected_cell(sc, variant, memory_model or memory_model_of(r)),
     )
 
 
@@ -223,7 +230,7 @@ def select(names: list[str]) -> list[type[Scenario]]:
 
 
 def meant_for(sc: type[Scenario], tree: str) -> bool:
-    return any(v.split("+")[0].split(":")[0] == tree for v in sc.expect)
+    return any(v.split("+")[0].split(":")[0] == tree for v in sc.variants())
 
 
 def candidates(base: str, patched: Iterable[str], names: list[str]) -> list[type[Scenario]]:
@@ -231,7 +238,7 @@ def candidates(base: str, patched: Iterable[str], names: list[str]) -> list[type
     ``base`` or on one of ``patched``."""
     tree = base.split("+")[0]
     declared = {base, *patched}
-    return [s for s in select(names) if meant_for(s, tree) or declared & set(s.expect)]
+    return [s for s in select(names) if meant_for(s, tree) or declared & set(s.variants())]
 
 
 def function_list(names: Iterable[str]) -> str:
@@ -319,7 +326,15 @@ class BaseReview:
 Progress = Callable[[str], None] | None
 
 
-def review_base(p: Patch, base: str, names: list[str], seconds: float | None, progress: Progress = None) -> BaseReview:
+def review_base(
+    p: Patch,
+    base: str,
+    names: list[str],
+    seconds: float | None,
+    progress: Progress = None,
+    memory_model: str | None = None,
+) -> BaseReview:
+    """``memory_model``: run every scenario under it (None: each under its own)."""
     patched = f"{base}+{p.name}"
     parse_variant(patched)
     funcs = list(overrides(p.for_base(base)))
@@ -328,14 +343,14 @@ def review_base(p: Patch, base: str, names: list[str], seconds: float | None, pr
     for sc in tried:
         if progress:
             progress(f"{sc.name} on {base}")
-        c = run_scenario(sc, base, funcs, seconds)
-        if c.reached or base in sc.expect or patched in sc.expect:
+        c = run_scenario(sc, base, funcs, seconds, memory_model)
+        if c.reached or base in sc.variants() or patched in sc.variants():
             found.append((sc, c))
     pairs = []
     for sc, c in found:
         if progress:
             progress(f"{sc.name} on {patched}")
-        pairs.append(Pair(c, run_scenario(sc, patched, funcs, seconds), patched in sc.expect))
+        pairs.append(Pair(c, run_scenario(sc, patched, funcs, seconds, memory_model), patched in sc.variants()))
     reached = {f for pr in pairs for f in (*pr.base.reached, *pr.patched.reached)}
     return BaseReview(p.name, base, patched, funcs, pairs, [f for f in funcs if f not in reached], len(tried))
 
@@ -371,12 +386,13 @@ def review(
     names: list[str] | None = None,
     seconds: float | None = None,
     progress: Progress = None,
+    memory_model: str | None = None,
 ) -> Review:
     p = find_patch(name)
     from .patch_import import unedited
 
     bases = bases_of(p, base)
-    out = [review_base(p, b, names or [], seconds, progress) for b in bases]
+    out = [review_base(p, b, names or [], seconds, progress, memory_model) for b in bases]
     return Review(p, out, sorted({f for b in bases for f in unedited(p, b)}))
 
 
@@ -574,7 +590,14 @@ class Ablation:
 LETTERS = [chr(ord("A") + i) for i in range(MAX_ABLATION)]
 
 
-def ablate_base(p: Patch, base: str, names: list[str], seconds: float | None, progress: Progress = None) -> Ablation:
+def ablate_base(
+    p: Patch,
+    base: str,
+    names: list[str],
+    seconds: float | None,
+    progress: Progress = None,
+    memory_model: str | None = None,
+) -> Ablation:
     patched = f"{base}+{p.name}"
     parse_variant(patched)
     funcs = list(overrides(p.for_base(base)))
@@ -591,14 +614,14 @@ def ablate_base(p: Patch, base: str, names: list[str], seconds: float | None, pr
     for sc in candidates(base, [patched], names):
         if progress:
             progress(f"{sc.name} on {base}")
-        c = run_scenario(sc, base, funcs, seconds)
-        if not (c.reached or patched in sc.expect):
+        c = run_scenario(sc, base, funcs, seconds, memory_model)
+        if not (c.reached or patched in sc.variants()):
             continue  # runs the same code under every subset: nothing to ablate
         row = {"base": c}
         for s in subsets:
             if progress:
                 progress(f"{sc.name} on {ab.variant(s)}")
-            row[ab.label(s)] = run_scenario(sc, ab.variant(s), funcs, seconds)
+            row[ab.label(s)] = run_scenario(sc, ab.variant(s), funcs, seconds, memory_model)
         ab.rows[sc.name] = row
         reached |= {f for cell in row.values() for f in cell.reached}
     ab.unreached = [f for f in funcs if f not in reached]
@@ -611,9 +634,10 @@ def ablate(
     names: list[str] | None = None,
     seconds: float | None = None,
     progress: Progress = None,
+    memory_model: str | None = None,
 ) -> list[Ablation]:
     p = find_patch(name)
-    return [ablate_base(p, b, names or [], seconds, progress) for b in bases_of(p, base)]
+    return [ablate_base(p, b, names or [], seconds, progress, memory_model) for b in bases_of(p, base)]
 
 
 def _subsets_text(ab: Ablation, subs: list[tuple[str, ...]]) -> str:
@@ -706,7 +730,9 @@ def matrix_summary(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     matrix watched the patch's functions (cells with a ``reached`` list)."""
     by: dict[str, dict[str, dict[str, Any]]] = {}
     for c in cells:
-        by.setdefault(c["variant"], {})[c["scenario"]] = c
+        # A scenario's cells under another model than sc are compared as their own row.
+        mm = c.get("memory_model") or "sc"
+        by.setdefault(c["variant"], {})[c["scenario"] + ("" if mm == "sc" else f"@{mm}")] = c
     out = []
     for v in sorted(by, key=variant_order):
         if "+" not in v:
@@ -778,7 +804,7 @@ def _done(show: Progress) -> None:
 def cmd_review(args: argparse.Namespace) -> int:
     show = _progress()
     try:
-        rv = review(args.patch, args.base, args.scenario, args.seconds, show)
+        rv = review(args.patch, args.base, args.scenario, args.seconds, show, getattr(args, "memory_model", None))
     finally:
         _done(show)
     if args.json:
@@ -795,7 +821,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_ablate(args: argparse.Namespace) -> int:
     show = _progress()
     try:
-        abs_ = ablate(args.patch, args.base, args.scenario, args.seconds, show)
+        abs_ = ablate(args.patch, args.base, args.scenario, args.seconds, show, getattr(args, "memory_model", None))
     finally:
         _done(show)
     if args.json:

@@ -6,7 +6,8 @@ Like ``.pytest_cache`` and ``.hypothesis``, the store is a folder of the clone,
 
     .kport/
       last.json                          the counterexample saved last
-      results/SCENARIO@VARIANT.json      the latest counterexample of each cell
+      results/SCENARIO@VARIANT.json      the latest counterexample of each cell (a cell under
+                                         x86-TSO: SCENARIO@VARIANT@tso.json)
       history/HASH.json                  every distinct counterexample ever saved
       matrix/last.json                   the last matrix run (rewritten after each cell)
       matrix/cells/SCENARIO@VARIANT.json the latest matrix result of each cell (OK ones too)
@@ -92,8 +93,11 @@ def safe_name(text: str) -> str:
     return name.lstrip(".") or "_"
 
 
-def cell_name(scenario: str, variant: str) -> str:
-    return safe_name(f"{scenario}@{variant}")
+def cell_name(scenario: str, variant: str, memory_model: str | None = None) -> str:
+    """``SCENARIO@VARIANT``, and ``@tso`` after it for a cell under x86-TSO (an ``sc`` cell keeps
+    the name results had before there were memory models)."""
+    tail = f"@{memory_model}" if memory_model and memory_model != "sc" else ""
+    return safe_name(f"{scenario}@{variant}{tail}")
 
 
 def _dumps(obj: Any) -> bytes:
@@ -216,7 +220,7 @@ class Store:
         )
 
     def save_cell(self, cell: dict[str, Any], seconds: float) -> None:
-        name = cell_name(cell["scenario"], cell["variant"])
+        name = cell_name(cell["scenario"], cell["variant"], cell.get("memory_model"))
         self._write(f"matrix/cells/{name}.json", {"format": CELL_FORMAT, "cell": cell, "timing": {"seconds": seconds}})
 
     def save_matrix(self, doc: dict[str, Any]) -> None:
@@ -302,10 +306,13 @@ def load_result_file(path: Path) -> dict[str, Any]:
 
 def result_record(result: Any, trace: str, command: str) -> dict[str, Any]:
     """The saved form of a check or matrix result with a counterexample."""
+    from .review import memory_model_of
+
     ce = result.counterexample
+    mm = memory_model_of(result)
     rec: dict[str, Any] = {
         "format": RESULT_FORMAT,
-        "name": cell_name(result.program, result.variant),
+        "name": cell_name(result.program, result.variant, mm),
         "command": command,
         "scenario": result.program,
         "variant": result.variant,
@@ -318,6 +325,7 @@ def result_record(result: Any, trace: str, command: str) -> dict[str, Any]:
         "coverage": result.coverage,
         "fault_budget": result.faults,
         "preemption_bound": result.preemption_bound,
+        "memory_model": mm,
         "interrupted": bool(result.stats.get("interrupted")),
         "token": result.token,
         "counterexample": None

@@ -10,6 +10,10 @@ name maps to an environment name by ``.`` -> ``_``, ``-`` -> ``_``, ``+`` -> ``-
 ``v6.17+herton-rfc`` is ``variant-v6_17-herton_rfc``.  Each variant environment states its
 variant name in ``KP_VARIANT``, so the mapping never has to be inverted.
 
+Memory models (issue 18): ``variant-*`` runs a variant's ``sc`` cells, and a variant with cells
+under x86-TSO also gets ``tso-variant-*`` for those (``tso`` is a factor of its own name); each
+states its model in ``KP_MEMORY_MODEL`` and passes it to the plugin's ``--kp-memory-model``.
+
 Environments: ``lint`` (ruff check; mypy strict on the engine), ``tests`` (the test suite
 under coverage), ``variant-*`` (the corpus matrix for one variant, under coverage, through
 the pytest plugin's ``--kp-variant``; it installs only the ``matrix`` extra, pytest
@@ -25,14 +29,18 @@ import sys
 from pathlib import Path
 
 
-def env_name(variant: str) -> str:
-    return "variant-" + variant.replace(".", "_").replace("-", "_").replace("+", "-")
+def env_name(variant: str, memory_model: str = "sc") -> str:
+    name = "variant-" + variant.replace(".", "_").replace("-", "_").replace("+", "-")
+    return name if memory_model == "sc" else f"{memory_model}-{name}"
 
 
-def variants() -> list[str]:
+def variants() -> list[tuple[str, str]]:
+    """(variant, memory model) of every environment: each variant under each model it has cells
+    under, sorted by variant, sc first."""
     from .scenario import scenarios
 
-    return sorted({v for s in scenarios().values() for v in s.expect})
+    pairs = {(v, mm) for s in scenarios().values() for v, mm, _e in s.cells()}
+    return sorted(pairs, key=lambda p: (p[0], p[1] != "sc", p[1]))
 
 
 HEADER = """\
@@ -42,12 +50,13 @@ HEADER = """\
 #
 # tox factor names cannot contain '+' or '.', and '-' separates factors, so a variant maps to
 # an environment by '.' -> '_', '-' -> '_', '+' -> '-':  v6.17+herton-rfc  ->  variant-v6_17-herton_rfc.
-# Each variant environment names its variant in KP_VARIANT.
+# Each variant environment names its variant in KP_VARIANT and its memory model in
+# KP_MEMORY_MODEL: variant-* runs the sc cells, tso-variant-* the x86-TSO cells.
 """
 
 
-def render(vs: list[str]) -> str:
-    envs = [env_name(v) for v in vs]
+def render(vs: list[tuple[str, str]]) -> str:
+    envs = [env_name(v, mm) for v, mm in vs]
     out = [HEADER]
     out.append("[tox]")
     out.append("min_version = 4")
@@ -81,16 +90,17 @@ def render(vs: list[str]) -> str:
     out.append("    ruff check kernel_port tests")
     out.append("    mypy kernel_port/engine")
     out.append("")
-    for v, e in zip(vs, envs, strict=True):
+    for (v, mm), e in zip(vs, envs, strict=True):
         out.append(f"[testenv:{e}]")
-        out.append(f"description = the corpus matrix for {v}")
+        out.append(f"description = the corpus matrix for {v}, memory model {mm}")
         out.append("extras = matrix")
         out.append("set_env =")
         out.append("    {[testenv]set_env}")
         out.append(f"    KP_VARIANT = {v}")
+        out.append(f"    KP_MEMORY_MODEL = {mm}")
         out.append("commands =")
         out.append("    coverage run -m pytest tests/test_matrix.py -p no:cacheprovider \\")
-        out.append("        --kp-variant={env:KP_VARIANT} {posargs}")
+        out.append("        --kp-variant={env:KP_VARIANT} --kp-memory-model={env:KP_MEMORY_MODEL} {posargs}")
         out.append("")
     out.append("[testenv:coverage]")
     out.append("description = combine the coverage of every environment and report")

@@ -59,7 +59,7 @@ def test_variant_selects_and_ini_twin(plugin_ok: pytest.Pytester) -> None:
 
 def test_markers_are_registered(plugin_ok: pytest.Pytester) -> None:
     res = _run(plugin_ok, "--markers")
-    res.stdout.fnmatch_lines(["@pytest.mark.kport(scenario, variant=None)*"])
+    res.stdout.fnmatch_lines(["@pytest.mark.kport(scenario, variant=None, memory_model=None)*"])
 
 
 def test_fixture_passes_expected_cells(plugin_ok: pytest.Pytester) -> None:
@@ -89,7 +89,7 @@ def test_wrong(kport):
     res.assert_outcomes(failed=1)
     res.stdout.fnmatch_lines(
         [
-            "*engine.lost-ipi on v6.17: expected OK, got BUG (by dfs)*",
+            "*engine.lost-ipi on v6.17 under sc: expected OK, got BUG (by dfs)*",
             "*In pytest: --kp-replay=kp3:*",
             "*kernel_port counterexample*",
             "*CPU0*CPU1*",
@@ -145,9 +145,9 @@ def test_failing_matrix_cell_prints_trace_and_replay(plugin_ok: pytest.Pytester)
     res.assert_outcomes(failed=1)
     res.stdout.fnmatch_lines(
         [
-            "*engine.lost-ipi on v6.17: expected OK, got BUG (by dfs)*",
+            "*engine.lost-ipi on v6.17 under sc: expected OK, got BUG (by dfs)*",
             "*In pytest: --kp-replay=kp*",
-            "*Repeat:   python -m pytest 'test_matrix.py::test_cell?engine.lost-ipi@v6.17?' --kp-replay=kp*",
+            "*Repeat:   python -m pytest 'test_matrix.py::test_cell?engine.lost-ipi@v6.17@sc?' --kp-replay=kp*",
             "*kernel_port counterexample*",
             "*CPU0*CPU1*",
             "*IPI LOST*",

@@ -37,8 +37,8 @@ def test_matrix_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run(capsys, "matrix", "--markdown", *FAST)
     assert rc == 0
     lines = out.splitlines()
-    assert lines[0].startswith("| scenario | variant | expected | verdict | match |")  # no patch: no summary
-    assert any(ln.startswith("| engine.lost-ipi | v6.17 | BUG | bug (stall) | yes |") for ln in lines)
+    assert lines[0].startswith("| scenario | variant | model | expected | verdict | match |")  # no patch: no summary
+    assert any(ln.startswith("| engine.lost-ipi | v6.17 | sc | BUG | bug (stall) | yes |") for ln in lines)
     ok = next(ln for ln in lines if ln.startswith("| engine.irqs-off |"))
     assert "any preemptions, <= 0 faults, sc" in ok  # bounds and memory model on an OK cell
     assert lines[-1].startswith("Produced by kport: ") and "commit: " in lines[-1] and "python: " in lines[-1]
@@ -212,11 +212,17 @@ def test_tox_env_names_cover_every_variant(capsys: pytest.CaptureFixture[str]) -
     from kernel_port.toxgen import env_name
 
     _, out, _ = run(capsys, "list", "--json")
-    variants = json.loads(out)["variants"]
+    doc = json.loads(out)
+    variants = doc["variants"]
+    # Every (variant, memory model) that has a cell has its environment.
+    pairs = sorted({(c["variant"], c["memory_model"]) for s in doc["scenarios"] for c in s["cells"]})
+    assert sorted({v for v, _mm in pairs}) == variants
     text = (ROOT / "tox.ini").read_text()
-    names = [env_name(v) for v in variants]
-    assert len(set(names)) == len(variants)
+    names = [env_name(v, mm) for v, mm in pairs]
+    assert len(set(names)) == len(pairs)
     assert env_name("v6.17+herton-rfc") == "variant-v6_17-herton_rfc"
-    for v, n in zip(variants, names, strict=True):
-        assert f"[testenv:{n}]" in text and f"KP_VARIANT = {v}" in text
+    assert env_name("pre-c8446b75", "tso") == "tso-variant-pre_c8446b75"
+    for (v, mm), n in zip(pairs, names, strict=True):
+        section = text.split(f"[testenv:{n}]\n")[1].split("\n[")[0]
+        assert f"KP_VARIANT = {v}\n" in section and f"KP_MEMORY_MODEL = {mm}\n" in section
         assert "+" not in n and "." not in n

@@ -26,7 +26,8 @@ labels         (bit 0) a 16-bit checksum of the schedule's step labels (who acte
                kernel function, the primitive, the object, in order)
 options        (bit 1) a small dict: count, then per entry a key ``[a-z][a-z0-9_]{0,15}`` and a
                tagged value (0 integer as zigzag varint, 1 string of at most 64 characters,
-               2 false, 3 true); for the memory model (``mm``: ``sc``/``tso``) and bounds
+               2 false, 3 true); for the memory model (``mm``: ``tso``; a token without it,
+               as every token written before the TSO engine, is ``sc``) and bounds
 patches        (bit 2) per patch of the variant: its name (as its position in the variant,
                0 then the name otherwise), title and link (0 as it is, 1 a lore message-id,
                2 a commit on git.kernel.org); what ``kport replay`` says when the receiver's
@@ -93,6 +94,41 @@ _QUOTE = re.compile(r"^[\s>]*")
 
 _F_LABELS, _F_OPTIONS, _F_PATCHES, _F_NAMES, _DEFLATED = 1, 2, 4, 8, 16
 
+# The memory models a token may name in its ``mm`` option (engine config MEMORY_MODEL).
+MEMORY_MODELS = ("sc", "tso")
+
+
+def token_options(program: Any) -> dict[str, Option]:
+    """The options a token of ``program`` records: ``mm`` when its machine runs x86-TSO (config
+    ``MEMORY_MODEL``); nothing for sequential consistency, so that sc tokens stay as before."""
+    cfg = getattr(program, "config", None)
+    mm = cfg.get("MEMORY_MODEL", "sc") if isinstance(cfg, dict) else "sc"
+    return {"mm": str(mm)} if mm != "sc" else {}
+
+
+def with_memory_model(token: str, memory_model: str) -> str:
+    """``token`` (kp3) recording ``memory_model``: its ``mm`` option set (``tso``) or dropped
+    (``sc``); every other field as it was.  A token already saying so comes back unchanged."""
+    sched = parse(token)
+    if sched.version != VERSION or sched.memory_model == memory_model:
+        return token
+    opts = {k: v for k, v in sched.options.items() if k != "mm"}
+    if memory_model != "sc":
+        opts["mm"] = memory_model
+    return Schedule(
+        sched.scenario,
+        sched.variant,
+        sched.faults,
+        sched.choices,
+        {},
+        None,
+        VERSION,
+        opts,
+        sched.patches,
+        sched.label_crc,
+    ).token()
+
+
 # Who knows a variant's patches (kernel_port/variants.py registers itself): the engine
 # imports nothing from the rest of the package.
 _patch_info: Callable[[str], list[PatchInfo]] | None = None
@@ -116,6 +152,12 @@ class Schedule:
     options: dict[str, Option] = field(default_factory=dict)  # kp3: memory model, bounds, ...
     patches: list[PatchInfo] | None = None  # kp3: the variant's patches; None: look them up
     label_crc: int | None = None  # kp3: checksum of the labels the schedule was recorded with
+
+    @property
+    def memory_model(self) -> str:
+        """The memory model the schedule was recorded under: option ``mm``, else ``sc`` (kp1,
+        kp2 and every kp3 token written before the TSO engine are sequentially consistent)."""
+        return str(self.options.get("mm", "sc"))
 
     def token(self) -> str:
         """The ``kp3:`` text of this schedule."""
@@ -377,6 +419,12 @@ def _parse_kp3(rest: str) -> Schedule:
             patches.append((name, title, _LINKS[tag] + r.text("link", MAX_TEXT)))
     if not r.done():
         raise TokenError("malformed token: extra data after its fields")
+    mm = options.get("mm", "sc")
+    if mm not in MEMORY_MODELS:
+        raise TokenError(
+            f"the token's memory model '{_clip(str(mm))}' is unknown to this kport (it knows sc and tso): "
+            "update kernel_port to replay it"
+        )
     return Schedule(scen, var, faults, choices, {}, None, "kp3", options, patches, crc)
 
 

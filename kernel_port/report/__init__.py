@@ -105,15 +105,19 @@ def objects_in(text: str) -> tuple[str, list[str]]:
 
 
 def verdict_line(r: Result) -> str:
+    """The verdict in one line, ending with the memory model it holds under (issue 18)."""
+    from ..review import memory_model_of
+
+    mm = f"memory model {memory_model_of(r)}"
     if r.verdict == "bug":
         ce = r.counterexample
-        extra = f" [{ce.steps} steps, {ce.preemptions} preemption(s), {ce.faults} fault(s)]" if ce else ""
-        return f"BUG ({r.kind}): {r.message}{extra}"
+        extra = f"{ce.steps} steps, {ce.preemptions} preemption(s), {ce.faults} fault(s), " if ce else ""
+        return f"BUG ({r.kind}): {r.message} [{extra}{mm}]"
     if r.verdict == "ok":
-        return f"OK: {r.coverage}"
+        return f"OK: {r.coverage} [{mm}]"
     if r.verdict == "error":
-        return f"ERROR ({r.kind}): {r.message}"
-    return f"INCONCLUSIVE: {r.message}; {r.coverage}"
+        return f"ERROR ({r.kind}): {r.message} [{mm}]"
+    return f"INCONCLUSIVE: {r.message}; {r.coverage} [{mm}]"
 
 
 def annotated_trace(prog: Any, r: Result) -> dict[str, Any] | None:

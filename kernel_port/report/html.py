@@ -52,6 +52,8 @@ td.cell { font-family: monospace; font-size: 12px; min-width: 4.5em; }
 td.cell.match { background: #e3f5e8; } td.cell.mismatch { background: #ffd6d6; outline: 2px solid #b00020; }
 td.cell.nocmp { background: #f2f2f2; } td.cell.none { background: #fafafa; }
 td.cell .found { display: block; font-weight: bold; }
+td.cell .model, th.scenario .model { font-size: 11px; color: #555; font-family: monospace; }
+td.cell .model { display: block; }
 td.cell.v-bug .found { color: #b00020; } td.cell.v-ok .found { color: #17663a; }
 td.cell.v-inconclusive .found, td.cell.v-error .found { color: #8a5a00; }
 section.trace { margin-top: 1.2em; border: 1px solid #ccc; border-radius: 6px; padding: .6em .9em; }
@@ -254,25 +256,30 @@ def _bounds(c: dict[str, Any]) -> str:
     return f"{c['executions']} runs, {pre_text}, &le;{c['fault_budget']} faults, {mm}"
 
 
-def _grid(cells: list[dict[str, Any]], trace_id: dict[tuple[str, str], str], gid: str) -> list[str]:
-    scen: list[str] = []
+def _model(c: dict[str, Any]) -> str:
+    return str(c.get("memory_model") or "sc")
+
+
+def _grid(cells: list[dict[str, Any]], trace_id: dict[tuple[str, str, str], str], gid: str) -> list[str]:
+    # One row per scenario and memory model (a scenario with sc and tso cells has two rows).
+    scen: list[tuple[str, str]] = []
     variants: list[str] = []
     for c in cells:
-        if c["scenario"] not in scen:
-            scen.append(c["scenario"])
+        if (c["scenario"], _model(c)) not in scen:
+            scen.append((c["scenario"], _model(c)))
         if c["variant"] not in variants:
             variants.append(c["variant"])
     variants.sort(key=variant_key)
-    grid = {(c["scenario"], c["variant"]): c for c in cells}
+    grid = {(c["scenario"], c["variant"], _model(c)): c for c in cells}
     out = [f'<div class="grid-wrap" id="{gid}-wrap">', f'<table class="matrix" id="{gid}"><thead><tr>']
     out.append('<th class="scenario">scenario</th>')
     for v in variants:
         out.append(f'<th class="variant" data-variant="{_esc(v)}">{_variant_header(v)}</th>')
     out.append("</tr></thead><tbody>")
-    for s in scen:
-        out.append(f'<tr><th class="scenario">{_esc(s)}</th>')
+    for s, mm in scen:
+        out.append(f'<tr><th class="scenario">{_esc(s)} <span class="model">{_esc(mm)}</span></th>')
         for v in variants:
-            c = grid.get((s, v))
+            c = grid.get((s, v, mm))
             if c is None:
                 out.append('<td class="cell none"></td>')
                 continue
@@ -280,14 +287,15 @@ def _grid(cells: list[dict[str, Any]], trace_id: dict[tuple[str, str], str], gid
             found = c["verdict"].upper() if c["verdict"] in ("bug", "ok") else c["verdict"]
             tip = f"{c['executions']} executions, {c['seconds']:.2f}s; {c['message'] or c.get('coverage', '')}"
             body = f'<span class="expected">{_esc(c["expected"])}</span><span class="found">{_esc(found)}</span>'
+            body += f'<span class="model">{_esc(mm)}</span>'
             if c["verdict"] == "ok":
                 body += f'<span class="bounds">{_bounds(c)}</span>'
-            tid = trace_id.get((s, v))
+            tid = trace_id.get((s, v, mm))
             if tid:
                 body = f'<a href="#{tid}">{body}</a>'
             out.append(
                 f'<td class="cell {cls} v-{_esc(c["verdict"])}" data-scenario="{_esc(s)}" data-variant="{_esc(v)}" '
-                f'data-verdict="{_esc(c["verdict"])}" title="{_esc(tip)}">{body}</td>'
+                f'data-memory-model="{_esc(mm)}" data-verdict="{_esc(c["verdict"])}" title="{_esc(tip)}">{body}</td>'
             )
         out.append("</tr>")
     out.append("</tbody></table></div>")
@@ -322,7 +330,7 @@ def _patch_summary(cells: list[dict[str, Any]]) -> list[str]:
         out.append(
             f'<tr data-variant="{_esc(r["variant"])}"><td class="v">{_esc(r["variant"])}</td>'
             f'<td class="v">{_esc(r["base"])}</td><td class="fixes">{names(r["fixes"])}</td>'
-            f'<td>{names(r["leaves"])}</td><td{back}>{names(r["brings_back"])}</td>'
+            f"<td>{names(r['leaves'])}</td><td{back}>{names(r['brings_back'])}</td>"
             f"<td>{unreached_text}</td></tr>"
         )
     out.append("</tbody></table>")
@@ -336,12 +344,12 @@ def render(
     engine = [c for c in cells if c["scenario"].startswith("engine.")]
     ordered = kernel + engine
     traces: list[dict[str, Any]] = []
-    trace_id: dict[tuple[str, str], str] = {}
+    trace_id: dict[tuple[str, str, str], str] = {}
     for c in ordered:
         tr = c.get("trace")
         if tr is not None:
             tid = f"trace-{len(traces) + 1}"
-            trace_id[(c["scenario"], c["variant"])] = tid
+            trace_id[(c["scenario"], c["variant"], _model(c))] = tid
             traces.append({"id": tid, **{k: v for k, v in tr.items() if k not in ("text", "machine")}})
     bad = sum(1 for c in cells if c["match"] is False)
     out: list[str] = []
@@ -358,7 +366,9 @@ def render(
         w(f'<p class="provenance" id="provenance">Produced by {items}.</p>')
     out.extend(_patch_summary(kernel))
     w(
-        "<p>Each cell: the expected verdict, then the verdict found (exhaustive <code>dfs</code>); an OK cell also "
+        "<p>Each cell: the expected verdict, then the verdict found (exhaustive <code>dfs</code>), then the memory "
+        "model it ran under (<code>sc</code>, or <code>tso</code>: x86-TSO store buffers; a scenario has a row per "
+        "model it has cells under); an OK cell also "
         "says what its search covered (executions, preemption bound, fault budget, memory model). "
         "Green: as expected; red: differs; grey: a <code>find</code> cell with nothing recorded to compare. "
         "A BUG cell links to its counterexample below.</p>"
@@ -378,14 +388,15 @@ def render(
             "The right column links each function to its upstream C source at the pinned version.</p>"
         )
     for c in ordered:
-        tid = trace_id.get((c["scenario"], c["variant"]))
+        tid = trace_id.get((c["scenario"], c["variant"], _model(c)))
         if not tid:
             continue
         tr = c["trace"]
         w(
-            f'<section class="trace" id="{tid}" data-scenario="{_esc(c["scenario"])}" data-variant="{_esc(c["variant"])}">'
+            f'<section class="trace" id="{tid}" data-scenario="{_esc(c["scenario"])}" data-variant="{_esc(c["variant"])}"'
+            f' data-memory-model="{_esc(_model(c))}">'
         )
-        w(f"<h3>{_esc(c['scenario'])} on {_esc(c['variant'])}</h3>")
+        w(f"<h3>{_esc(c['scenario'])} on {_esc(c['variant'])} under {_esc(_model(c))}</h3>")
         w('<div class="viewer"></div>')
         w(f'<p class="verdict">{_esc(tr["verdict"])}</p>')
         w(f'<p class="token">kport replay {_esc(tr["token"])}</p>')

@@ -2,7 +2,8 @@
 """The verdict matrix as a table: rich on a terminal, plain text otherwise, and markdown.
 
 Each renderer takes the matrix cells (the ``--json`` cell objects of ``kport matrix``) and
-writes to a stream.  A cell reads ``verdict (kind)``; ``match`` is ``yes``, ``NO`` (the
+writes to a stream.  Every row states the cell's memory model (``sc`` or ``tso``; a cell from
+an older saved run without one is ``sc``).  A cell reads ``verdict (kind)``; ``match`` is ``yes``, ``NO`` (the
 verdict differs from the expectation: the exit status is then 1) or ``-`` (nothing to
 compare, e.g. an unrecorded ``find`` cell).
 """
@@ -12,6 +13,10 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 MATCH = {True: "yes", False: "NO", None: "-"}
+
+
+def model(c: dict[str, Any]) -> str:
+    return str(c.get("memory_model") or "sc")
 
 
 def _verdict(c: dict[str, Any]) -> str:
@@ -27,12 +32,13 @@ def plain(cells: list[dict[str, Any]], out: TextIO) -> None:
     w1 = max([len("scenario")] + [len(c["scenario"]) for c in cells])
     w2 = max([len("variant")] + [len(c["variant"]) for c in cells])
     print(
-        f"{'scenario':<{w1}}  {'variant':<{w2}}  {'expected':<9} {'verdict':<22} {'execs':>7} {'secs':>6}  match",
+        f"{'scenario':<{w1}}  {'variant':<{w2}}  {'model':<5}  {'expected':<9} {'verdict':<22} {'execs':>7} "
+        f"{'secs':>6}  match",
         file=out,
     )
     for c in cells:
         print(
-            f"{c['scenario']:<{w1}}  {c['variant']:<{w2}}  {c['expected']:<9} {_verdict(c):<22} "
+            f"{c['scenario']:<{w1}}  {c['variant']:<{w2}}  {model(c):<5}  {c['expected']:<9} {_verdict(c):<22} "
             f"{c['executions']:>7} {c['seconds']:>6.2f}  {MATCH[c['match']]}",
             file=out,
         )
@@ -59,11 +65,15 @@ def markdown(cells: list[dict[str, Any]], out: TextIO, provenance: dict[str, str
         for row in per_patch:
             print(f"* **{row['variant']}** against {row['base']}: {row['answer']}", file=out)
         print(file=out)
-    print("| scenario | variant | expected | verdict | match | executions | complete | bounds | seconds |", file=out)
-    print("|---|---|---|---|---|---:|---|---|---:|", file=out)
+    print(
+        "| scenario | variant | model | expected | verdict | match | executions | complete | bounds | seconds |",
+        file=out,
+    )
+    print("|---|---|---|---|---|---|---:|---|---|---:|", file=out)
     for c in cells:
         print(
-            f"| {c['scenario']} | {c['variant']} | {c['expected']} | {_verdict(c)} | {MATCH[c['match']]} | "
+            f"| {c['scenario']} | {c['variant']} | {model(c)} | {c['expected']} | {_verdict(c)} | "
+            f"{MATCH[c['match']]} | "
             f"{c['executions']} | {'yes' if c['complete'] else 'no'} | {bounds(c)} | {c['seconds']:.2f} |",
             file=out,
         )
@@ -81,6 +91,7 @@ def rich_table(cells: list[dict[str, Any]], out: TextIO) -> None:
     t = Table(title="kernel_port verdict matrix", header_style="bold")
     t.add_column("scenario")
     t.add_column("variant")
+    t.add_column("model")
     t.add_column("expected")
     t.add_column("verdict")
     t.add_column("execs", justify="right")
@@ -95,6 +106,7 @@ def rich_table(cells: list[dict[str, Any]], out: TextIO) -> None:
         t.add_row(
             name,
             c["variant"],
+            model(c),
             c["expected"],
             f"[{style.get(c['verdict'], 'white')}]{_verdict(c)}[/]",
             str(c["executions"]),
