@@ -244,9 +244,8 @@ class BusyFlagRace(Scenario):
 
     Under sequential consistency the race cannot happen: the queuer's data store comes before
     its load of the flags, which comes before the runner's store of BUSY, which comes before
-    the callback's read of the data.  So every cell this scenario can run today (``sc``) is
-    OK, and the BUG cells are the ``tso`` ones (memory model ``tso``, issue 18), kept in
-    ``expect_tso_pending`` until the engine has store buffers:
+    the callback's read of the data.  So every ``sc`` cell is OK, and the BUG cells are the
+    ``tso`` ones (memory model ``tso``, issue 18; ``expect`` keys ending in ``@tso``):
 
     =========================================  =====  =======
     variant                                    model  verdict
@@ -267,13 +266,11 @@ class BusyFlagRace(Scenario):
     name = "irq_work.busy-flag-race"
     cpus = 2
     config = {"APIC": True}
+    # A key without suffix is under the scenario's memory_model ("sc"); "@tso" cells run on
+    # x86-TSO (store buffers, issue 18).
     expect = {
         "pre-c8446b75": OK,
         "v6.17+no-mb-irq-work-single": OK,
-    }
-    # The x86-TSO cells (issue 18).  The engine does not know "@tso" keys yet: the lead moves
-    # these into ``expect`` when the TSO engine lands (a key without suffix is "sc").
-    expect_tso_pending = {
         "pre-c8446b75@tso": BUG,
         "pre-c8446b75+c8446b75@tso": BUG,
         "pre-c8446b75+c8446b75+e0bbe2d8@tso": OK,
