@@ -42,7 +42,7 @@ from . import dpor, parallel, shortest
 from .core import Machine
 from .errors import Interrupted
 from .execution import Label, Outcome, Program, ReplayDriver, run
-from .token import Schedule
+from .token import Schedule, token_options
 
 STRATEGIES = ("dfs", "random", "pct", "hypothesis")
 
@@ -97,7 +97,14 @@ def _key(o: Outcome) -> tuple[int, int, int]:
 
 def _token(program: Program, o: Outcome) -> str:
     labels = schedule_labels(program, o.choices)
-    return Schedule(program.name, getattr(program, "variant", "-"), program.faults, o.choices, labels=labels).token()
+    return Schedule(
+        program.name,
+        getattr(program, "variant", "-"),
+        program.faults,
+        o.choices,
+        labels=labels,
+        options=token_options(program),
+    ).token()
 
 
 def schedule_labels(program: Program, choices: list[int]) -> list[Label] | None:

@@ -100,15 +100,11 @@ class field:
 
 def tso_load(cpu: core.CPU, key: core.Key, d: dict[str, Any], name: str, what: str = "read") -> Any:
     """A load under x86-TSO: the newest store to the location still in the CPU's own buffer
-    (store forwarding, SDM vol. 3, 8.2.3.5), else memory.  Its footprint is that buffered
-    store's location, or the memory location: which one depends only on this CPU's buffer,
-    which only the CPU and its buffer's actor change (CPU.refresh keeps it current)."""
-
-    def refresh() -> core.Accesses:
-        k = cpu.sb_newest(key)
-        return ((cpu.sb_key(cpu.sb_base + k), False),) if k >= 0 else ((key, False),)
-
-    cpu.park(refresh(), what, refresh)
+    (store forwarding, SDM vol. 3, 8.2.3.5), else memory.  Its footprint is the CPU's alias
+    of the location (Machine.tso_writes): every write reaching memory is a write of it,
+    except the CPU's own stores reaching memory, which commute with its loads."""
+    alias = (key[0], key[1], cpu.id)
+    cpu.park(((alias, False),), what)
     m = cpu.m
     k = cpu.sb_newest(key)
     if k >= 0:

@@ -76,7 +76,9 @@ def _rmw(obj: Struct, name: str, what: str, fn: Callable[[Any], tuple[bool, Any,
         # A LOCK'd instruction (every x86 read-modify-write, a failed cmpxchg too) waits for
         # the store buffer to drain and then acts on memory.
         cpu.sb_drain(f"{what}: LOCK")
-    cpu.park(((key, kind),), what)
+        cpu.park(cpu.m.tso_writes(key, kind), what)
+    else:
+        cpu.park(((key, kind),), what)
     m = cpu.m
     if kind != UPDATE and key not in cpu.reads:
         cpu.reads[key] = m.version.get(key, 0)
@@ -368,7 +370,10 @@ def await_field(
     cpu.await_what = f"{label} to change"
     cpu.wait_hint = hint
     # An acquisition (await plus update) reads and writes the location in one step.
-    cpu.park(((key, ACQUIRE if update is not None else False),), what)
+    if update is not None and m.tso:
+        cpu.park(m.tso_writes(key, ACQUIRE), what)
+    else:
+        cpu.park(((key, ACQUIRE if update is not None else False),), what)
     cpu.awaiting = None
     cpu.guard = None
     cpu.wait_hint = ""

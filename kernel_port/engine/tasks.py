@@ -238,7 +238,7 @@ def wake_up_process(task: Task) -> bool:
     key = (task.ts.__dict__["_oid"], "state")
     if m.tso:
         cpu.sb_drain("wake_up_process")  # try_to_wake_up() is a full barrier (its pi_lock)
-    cpu.park(((key, True), (_rq_key(task.cpu), True)), "wake_up_process")
+    cpu.park(m.tso_writes(key) + ((_rq_key(task.cpu), True),), "wake_up_process")
     was = task.ts.__dict__["state"]
     if was in (TASK_RUNNING, TASK_DEAD):
         if m.tracing:
