@@ -9,7 +9,7 @@ their execution counts.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from kernel_port.engine import (
     Machine,
@@ -25,6 +25,8 @@ from kernel_port.engine import (
     raw_spin_lock,
     raw_spin_unlock,
     raw_spinlock_t,
+    smp_mb,
+    xchg,
 )
 from kernel_port.scenario import BUG, OK, Scenario
 
@@ -293,3 +295,184 @@ class CoalesceTwice(Coalesce):
     name = "engine.coalesce-twice"
     expect = {"v6.17": BUG}
     runs = 2
+
+
+# -- x86-TSO litmus tests ------------------------------------------------------------------------
+#
+# The classic x86 litmus tests, each with the x86-TSO answer from the literature (Owens,
+# Sarkar, Sewell, "A better x86 memory model: x86-TSO", TPHOLs 2009; Sewell et al., CACM
+# 53(7), 2010; Intel SDM vol. 3, 8.2.3).  Each scenario claims that its outcome never
+# happens: under ``tso`` that claim fails (BUG) exactly when x86-TSO allows the outcome, and
+# under ``sc`` it holds for every one of them.  tests/test_tso.py checks the same answers
+# against an independent TSO interpreter.
+
+
+class Litmus(Scenario):
+    """Base: ``progs`` gives each CPU's operations, ``outcome`` the claimed-impossible one.
+
+    An operation is ("w", loc, value), ("w-mb", loc, value) (a store then smp_mb()),
+    ("xchg", loc, value) (a LOCK'd store) or ("r", loc, register).  The observation is the
+    registers in ``regs`` order, then (with ``final``) the final x and y.
+    """
+
+    name = ""
+    cpus = 2
+    memory_model = "tso"
+    allowed = True  # does x86-TSO allow the outcome?
+    progs: ClassVar[tuple[tuple[tuple[Any, ...], ...], ...]] = ()
+    regs: ClassVar[tuple[str, ...]] = ()
+    final = False
+    outcome: ClassVar[tuple[int, ...]] = ()
+
+    def setup(self, k: Any, m: Machine) -> None:
+        self.v = Vars(name="v")
+        self.r: dict[str, int] = {}
+        m.at_end(self.check)
+
+    def check(self) -> None:
+        got = tuple(self.r[n] for n in self.regs)
+        if self.final:
+            got += (self.v.raw("x"), self.v.raw("y"))
+        assert got != self.outcome, f"{self.name.removeprefix('engine.litmus-')}: outcome {got} reached"
+
+    def _run(self, c: int) -> None:
+        for op in self.progs[c]:
+            if op[0] == "r":
+                self.r[op[2]] = getattr(self.v, op[1])
+            elif op[0] == "xchg":
+                xchg(self.v, op[1], op[2])
+            else:
+                setattr(self.v, op[1], op[2])
+                if op[0] == "w-mb":
+                    smp_mb()
+
+
+def _cpu(c: int) -> Any:
+    def cpu(self: Litmus, k: Any) -> None:
+        self._run(c)
+
+    cpu.__name__ = f"cpu{c}"
+    return cpu
+
+
+def _litmus(name: str, allowed: bool, progs: Any, regs: Any, outcome: Any, final: bool = False, doc: str = "") -> Any:
+    cls = type(
+        "Litmus_" + name.replace("+", "_").replace("-", "_"),
+        (Litmus,),
+        {
+            "__doc__": doc,
+            "name": f"engine.litmus-{name}",
+            "cpus": len(progs),
+            "allowed": allowed,
+            "progs": progs,
+            "regs": regs,
+            "final": final,
+            "outcome": outcome,
+            "expect": {"v6.17": BUG if allowed else OK, "v6.17@sc": OK},
+            **{f"cpu{c}": _cpu(c) for c in range(len(progs))},
+        },
+    )
+    cls.__module__ = __name__
+    return cls
+
+
+LitmusSB = _litmus(
+    "sb",
+    True,
+    ((("w", "x", 1), ("r", "y", "a")), (("w", "y", 1), ("r", "x", "b"))),
+    ("a", "b"),
+    (0, 0),
+    doc="SB: both loads pass the other CPU's buffered store.",
+)
+LitmusSBMfences = _litmus(
+    "sb-mfences",
+    False,
+    ((("w-mb", "x", 1), ("r", "y", "a")), (("w-mb", "y", 1), ("r", "x", "b"))),
+    ("a", "b"),
+    (0, 0),
+    doc="SB with smp_mb() on both sides: forbidden.",
+)
+LitmusSBXchg = _litmus(
+    "sb-xchg-one-side",
+    True,
+    ((("xchg", "x", 1), ("r", "y", "a")), (("w", "y", 1), ("r", "x", "b"))),
+    ("a", "b"),
+    (0, 0),
+    doc="SB with one side a LOCK'd store: the other side's store still waits in its buffer.",
+)
+LitmusMP = _litmus(
+    "mp",
+    False,
+    ((("w", "x", 1), ("w", "y", 1)), (("r", "y", "a"), ("r", "x", "b"))),
+    ("a", "b"),
+    (1, 0),
+    doc="MP: stores leave a buffer in order and loads are not reordered: forbidden.",
+)
+LitmusLB = _litmus(
+    "lb",
+    False,
+    ((("r", "x", "a"), ("w", "y", 1)), (("r", "y", "b"), ("w", "x", 1))),
+    ("a", "b"),
+    (1, 1),
+    doc="LB: no load sees a store that comes after a later load: forbidden.",
+)
+LitmusR = _litmus(
+    "r",
+    True,
+    ((("w", "x", 1), ("w", "y", 1)), (("w", "y", 2), ("r", "x", "b"))),
+    ("b",),
+    (0, 1, 2),
+    True,
+    doc="R: y ends 2 yet CPU1 read x = 0: its load passed its buffered store.",
+)
+Litmus2p2W = _litmus(
+    "2+2w",
+    False,
+    ((("w", "x", 1), ("w", "y", 2)), (("w", "y", 1), ("w", "x", 2))),
+    (),
+    (1, 1),
+    True,
+    doc="2+2W: both locations ending with each CPU's first store: forbidden.",
+)
+LitmusS = _litmus(
+    "s",
+    False,
+    ((("w", "x", 2), ("w", "y", 1)), (("r", "y", "a"), ("w", "x", 1))),
+    ("a",),
+    (1, 2, 1),
+    True,
+    doc="S: CPU1 saw y = 1, yet CPU0's earlier store to x won: forbidden.",
+)
+LitmusForwarding = _litmus(
+    "store-forwarding",
+    True,
+    ((("w", "x", 1), ("r", "x", "a"), ("r", "y", "b")), (("w", "y", 1), ("r", "y", "c"), ("r", "x", "d"))),
+    ("a", "b", "c", "d"),
+    (1, 0, 1, 0),
+    doc="SDM 8.2.3.5: each CPU reads its own store early (forwarding) and the other's late.",
+)
+LitmusN6 = _litmus(
+    "n6",
+    True,
+    ((("w", "x", 1), ("r", "x", "a"), ("r", "y", "b")), (("w", "y", 2), ("w", "x", 2))),
+    ("a", "b"),
+    (1, 0, 1, 2),
+    True,
+    doc="n6 (Owens et al.): CPU0 reads x = 1 and y = 0, yet x ends 1.",
+)
+LitmusIRIW = _litmus(
+    "iriw",
+    False,
+    ((("w", "x", 1),), (("w", "y", 1),), (("r", "x", "a"), ("r", "y", "b")), (("r", "y", "c"), ("r", "x", "d"))),
+    ("a", "b", "c", "d"),
+    (1, 0, 1, 0),
+    doc="IRIW: the readers disagree on the order of two stores: forbidden.",
+)
+LitmusWRC = _litmus(
+    "wrc",
+    False,
+    ((("w", "x", 1),), (("r", "x", "a"), ("w", "y", 1)), (("r", "y", "b"), ("r", "x", "c"))),
+    ("a", "b", "c"),
+    (1, 1, 0),
+    doc="WRC: causality is transitive on x86: forbidden.",
+)
