@@ -79,6 +79,7 @@ argument is in docs/engine.md ("Why the search misses nothing").
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -407,6 +408,7 @@ class Feasibility:
         self.i = i
         self.j = j
         self.ai = self.h.ev[i][0]
+        self.statuses: dict[int, int] = {}
 
     def in_s(self, x: int) -> bool:
         if x < self.i:
@@ -456,18 +458,25 @@ class Feasibility:
 
     def status(self, c: int) -> int:
         """CPU c's status bits in S (core.Machine.hw_state)."""
+        got = self.statuses.get(c)
+        if got is not None:
+            return got
         h = self.h
         key = ("ctl", c)
         best = -1
+        j = self.j
         for lst in (h.R.get(key), h.W.get(key)):
             if lst:
-                for x in reversed(lst):
+                for k in range(bisect_left(lst, j) - 1, -1, -1):
+                    x = lst[k]
                     if x <= best:
                         break
-                    if x < self.j and self.in_s(x):
+                    if self.in_s(x):
                         best = x
                         break
-        return self.hw_after(best)[3 * c]
+        st = self.hw_after(best)[3 * c]
+        self.statuses[c] = st
+        return st
 
     def apic(self, c: int) -> tuple[int, int]:
         """CPU c's IRR and ISR (bit masks) in S."""
@@ -522,8 +531,15 @@ class Feasibility:
         return False
 
     def faults_used(self) -> int:
+        # Only a step that accesses FAULTS can spend the fault budget (a send that may lose
+        # its IPI, a fault source): count those in S that did.
         h = self.h
-        return sum(1 for x in range(self.j) if self.in_s(x) and FAULTS in h.ev[x][4])
+        n = 0
+        for lst in (h.U.get(FAULTS), h.W.get(FAULTS), h.R.get(FAULTS)):
+            for x in lst or ():
+                if x < self.j and self.in_s(x) and FAULTS in h.ev[x][4]:
+                    n += 1
+        return n
 
     def source(self, s: int) -> bool:
         m = self.m
