@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kernel_port.engine import (
     SimpleProgram,
     Struct,
@@ -280,3 +282,80 @@ def test_found_a_deadlock_report_names_the_final_value() -> None:
             faults=1,
         )
     )
+
+
+# -- found by bench/dpor_oracle.py under x86-TSO ----------------------------------------------
+#
+# A wait (smp_cond_load_*) decided before its first step whether the CPU's own store to the
+# location was still buffered; whether it was depends on when the buffer's actor ran, which
+# the CPU's previous step does not order, so two executions of one trace took different steps
+# and DPOR counted fewer traces than there are.  Now the wait's steps are the same whatever
+# the buffer holds (a read, then a wait for the CPU's newest store to the location).
+
+TSO_AWAITS = [
+    Spec(
+        ncpus=2,
+        progs=((("r", 1),), (("trylock", 0, 1), ("w", 1, 2), ("w", 3, 2), ("await", 1, "eq1"))),
+        handler=(),
+        faults=0,
+        source=0,
+        model="tso",
+    ),
+    Spec(
+        ncpus=3,
+        progs=((("lock", 1, 2), ("await", 2, "ne1"), ("cas", 2, 1, 2), ("mb",)), (), ()),
+        handler=(("w", 2, 3),),
+        faults=0,
+        source=-1,
+        model="tso",
+    ),
+    Spec(
+        ncpus=2,
+        progs=((("w", 1, 1), ("lock", 0, 2), ("await", 2, "ne1")), ()),
+        handler=(("w", 3, 3),),
+        faults=1,
+        source=-1,
+        model="tso",
+    ),
+    Spec(
+        ncpus=3,
+        progs=((("await", 1, "ge2"),), (("lock", 0, 3), ("await", 3, "ge2"), ("cset", 0, 1), ("cawait", 1)), ()),
+        handler=(),
+        faults=0,
+        source=0,
+        model="tso",
+    ),
+    Spec(
+        ncpus=3,
+        progs=((("w", 0, 2), ("w", 3, 1), ("if", 3, 2, (), (("cread", 1), ("await", 3, "ge2")))), (("cawait", 0),), ()),
+        handler=(("w", 1, 3),),
+        faults=0,
+        source=-1,
+        model="tso",
+    ),
+    Spec(
+        ncpus=2,
+        progs=((("lock", 1, 3), ("await", 3, "ge2"), ("winc", 0)), ()),
+        handler=(("w", 2, 3),),
+        faults=0,
+        source=-1,
+        model="tso",
+    ),
+    Spec(
+        ncpus=3,
+        progs=(
+            (("cset", 1, 0), ("await", 2, "ne1"), ("cawait", 1), ("w", 1, 1)),
+            (("w", 2, 1), ("fadd", 0), ("await", 2, "ge2"), ("r", 0)),
+            (),
+        ),
+        handler=(),
+        faults=0,
+        source=-1,
+        model="tso",
+    ),
+]
+
+
+@pytest.mark.parametrize("spec", TSO_AWAITS, ids=[f"tso-await-{i}" for i in range(len(TSO_AWAITS))])
+def test_found_a_tso_wait_decided_on_the_buffer_before_its_step(spec: Spec) -> None:
+    _same_as_oracle(spec)

@@ -204,6 +204,9 @@ class CPU:
         # buffer's own steps call it.
         self.sb: list[list[Any]] = []
         self.sb_base = 0
+        # Per location, the number of this CPU's newest store to it (in the buffer or not):
+        # decided by the CPU's own steps alone, never by when its buffer's steps ran.
+        self.sb_last: dict[Key, int] = {}
         self.refresh: Callable[[], Accesses] | None = None
 
     # -- running code ------------------------------------------------------
@@ -301,6 +304,18 @@ class CPU:
 
     def sb_empty(self) -> bool:
         return not self.sb
+
+    def sb_wait_for(self, number: int, what: str) -> None:
+        """Wait until this CPU's store ``number`` has reached memory (-1: no such store; the
+        step is then always enabled): one step reading that store's location."""
+        loc = self.sb_key(number)
+        saved = (self.awaiting, self.await_what, self.guard)
+        if number >= 0:
+            self.awaiting = lambda: number < self.sb_base
+            self.await_what = f"CPU{self.id}'s store #{number} to reach memory"
+            self.guard = ("await", loc, sb_flushed)
+        self.park(((loc, False),), what)
+        self.awaiting, self.await_what, self.guard = saved
 
     def _ablated(self) -> bool:
         """Is a line the barrier audit leaves out on the stack of this drain?"""

@@ -1234,7 +1234,7 @@ def search(
     the next branch is chosen (``"yield"``: parallel.py hands the rest out)."""
     while True:
         drv.begin()
-        out = run(program, drv, keep_machine=True)
+        out = run(program, drv, keep_machine=True, reuse=True)
         m = out.machine
         assert m is not None
         out.machine = None

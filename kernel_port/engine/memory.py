@@ -106,16 +106,18 @@ def tso_load(cpu: core.CPU, key: core.Key, d: dict[str, Any], name: str, what: s
     alias = (key[0], key[1], cpu.id)
     cpu.park(((alias, False),), what)
     m = cpu.m
+    # What a spin loop read (its cpu_relax() waits for a store to it), forwarded or not: which
+    # of the two it was depends on when the buffer's step ran, which this step does not order.
+    reads = cpu.reads
+    if key not in reads:
+        reads[key] = m.version.get(key, 0)
+        cpu.read_at[key] = len(m.events) - 1
     k = cpu.sb_newest(key)
     if k >= 0:
         v = cpu.sb[k][3]
         if m.tracing:
             m.emit(cpu, "step", f"READ {m.key_label(key)} -> {fmt(v)} (from CPU{cpu.id}'s store buffer)")
         return v
-    reads = cpu.reads
-    if key not in reads:
-        reads[key] = m.version.get(key, 0)
-        cpu.read_at[key] = len(m.events) - 1
     v = d[name]
     if m.tracing:
         m.emit(cpu, "step", f"READ {m.key_label(key)} -> {fmt(v)}")
@@ -131,8 +133,10 @@ def tso_store(cpu: core.CPU, key: core.Key, d: dict[str, Any], name: str, value:
 
     cpu.park(refresh(), what, refresh)
     m = cpu.m
-    loc = cpu.sb_key(cpu.sb_base + len(cpu.sb))
+    number = cpu.sb_base + len(cpu.sb)
+    loc = cpu.sb_key(number)
     cpu.sb.append([key, d, name, value])
+    cpu.sb_last[key] = number
     m.vals.append((loc, 0, 1))
     if m.tracing:
         m.emit(cpu, "step", f"WRITE {m.key_label(key)} = {fmt(value)} (into CPU{cpu.id}'s store buffer)")

@@ -351,16 +351,19 @@ def await_field(
     if m.tso:
         if update is not None:
             cpu.sb_drain(f"{what}: LOCK")  # an acquisition is a LOCK'd read-modify-write
-        elif cpu.sb_newest(key) >= 0:
-            # The CPU's own store to the location is still buffered: its loads see that store
-            # (forwarding) until it reaches memory; if that value does not end the wait,
-            # nothing can until it is in memory.
+        else:
+            # The first read may be the CPU's own buffered store (forwarding); while that store
+            # is buffered every read sees it, so a value that does not end the wait is followed
+            # by a wait for that store to reach memory, then the wait on memory.  The steps are
+            # the same whatever the buffer holds (the store waited for is the CPU's newest to
+            # the location, which its own steps decide), so when its buffer's steps run orders
+            # nothing this code does.
             from .memory import tso_load
 
             v = tso_load(cpu, key, d, name, what)
             if cond(v):
                 return v
-            cpu.sb_drain(f"{what}: own store")
+            cpu.sb_wait_for(cpu.sb_last.get(key, -1), f"{what}: own store")
     label = m.key_label(key)
     cpu.awaiting = lambda: bool(cond(d[name]))
     cpu.await_key = key
