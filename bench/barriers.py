@@ -136,18 +136,21 @@ def part_audit(seconds: float) -> dict[str, Any]:
 
 
 def part_x2apic(seconds: float) -> list[dict[str, Any]]:
+    """smp.lost-ipi-waiter without faults (the IPI always arrives; the question is whether it
+    can arrive before the queued call is visible): v3.10's spinlocked queue and v6.17's llist,
+    on xAPIC, on x2APIC with weak_wrmsr_fence(), and on x2APIC without it.  (The hotplug
+    scenario's bounded searches do not finish under TSO within the budget: bench part 1.)"""
     fence = next(s["site"] for s in sites() if s["primitive"] == "weak_wrmsr_fence")
     rows = []
-    for name in ("smp.hotplug-lost-ipi", "smp.lost-ipi-waiter"):
-        sc = scenarios()[name]
-        for variant in sc.variants():
-            for mode, ablate in (("xapic", ()), ("x2apic", ()), ("x2apic", (fence,))):
-                prog = with_config(
-                    program(name, variant, memory_model="tso"), {"APIC_MODE": mode, "ABLATE_FENCES": ablate}
-                )
-                r = run(prog, seconds)
-                rows.append({"scenario": name, "variant": variant, "apic": mode, "fence": not ablate, **r})
-                print(f"x2apic {name} {variant} {mode} fence={not ablate}: {r['verdict']}", flush=True)
+    name = "smp.lost-ipi-waiter"
+    for variant in ("v3.10", "v6.17", "v6.17+csdlock-debug"):
+        for mode, ablate in (("xapic", ()), ("x2apic", ()), ("x2apic", (fence,))):
+            prog = with_config(
+                program(name, variant, faults=0, memory_model="tso"), {"APIC_MODE": mode, "ABLATE_FENCES": ablate}
+            )
+            r = run(prog, seconds)
+            rows.append({"scenario": name + " (no faults)", "variant": variant, "apic": mode, "fence": not ablate, **r})
+            print(f"x2apic {name} {variant} {mode} fence={not ablate}: {r['verdict']}", flush=True)
     return rows
 
 
