@@ -141,15 +141,28 @@ def part_x2apic(seconds: float) -> list[dict[str, Any]]:
     on xAPIC, on x2APIC with weak_wrmsr_fence(), and on x2APIC without it.  (The hotplug
     scenario's bounded searches do not finish under TSO within the budget: bench part 1.)"""
     fence = next(s["site"] for s in sites() if s["primitive"] == "weak_wrmsr_fence")
+    queue = next(s["site"] for s in sites() if s["function"] == "_smp_call_single_queue")
     rows = []
     name = "smp.lost-ipi-waiter"
     for variant in ("v3.10", "v6.17", "v6.17+csdlock-debug"):
-        for mode, ablate in (("xapic", ()), ("x2apic", ()), ("x2apic", (fence,))):
+        configs: list[tuple[str, tuple[str, ...]]] = [("xapic", ()), ("x2apic", ()), ("x2apic", (fence,))]
+        if variant.startswith("v6.17"):
+            configs.append(("x2apic", (fence, queue)))  # and the llist_add's drain too
+        for mode, ablate in configs:
             prog = with_config(
                 program(name, variant, faults=0, memory_model="tso"), {"APIC_MODE": mode, "ABLATE_FENCES": ablate}
             )
             r = run(prog, seconds)
-            rows.append({"scenario": name + " (no faults)", "variant": variant, "apic": mode, "fence": not ablate, **r})
+            rows.append(
+                {
+                    "scenario": name + " (no faults)",
+                    "variant": variant,
+                    "apic": mode,
+                    "fence": fence not in ablate,
+                    "llist_add_drain": queue not in ablate,
+                    **r,
+                }
+            )
             print(f"x2apic {name} {variant} {mode} fence={not ablate}: {r['verdict']}", flush=True)
     return rows
 
@@ -199,13 +212,14 @@ def render(doc: dict[str, Any]) -> str:
         lines += [
             "## x2APIC: the queue before the IPI",
             "",
-            "| scenario | variant | APIC | weak_wrmsr_fence | verdict | traces |",
-            "|---|---|---|---|---|---|",
+            "| scenario | variant | APIC | weak_wrmsr_fence | llist_add drain | verdict | traces | message |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in doc["x2apic"]:
             lines.append(
                 f"| {r['scenario']} | {r['variant']} | {r['apic']} | {'yes' if r['fence'] else 'no'} | "
-                f"{r['verdict']} | {r['traces']} |"
+                f"{'yes' if r.get('llist_add_drain', True) else 'no'} | {r['verdict']} | {r['traces']} | "
+                f"{r['message'][:80] if r['verdict'] != 'ok' else ''} |"
             )
         lines.append("")
     return "\n".join(lines)
