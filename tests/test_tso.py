@@ -49,7 +49,7 @@ def _against_reference(spec: Spec) -> bool:
     return True
 
 
-@settings(max_examples=250, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(specs(max_ops=3, blocking_ok=False, model="tso"))
 def test_the_tso_machine_is_the_x86_tso_abstract_machine(spec: Spec) -> None:
     assume(in_subset(spec) and interleavings(spec) <= 4000)
@@ -59,15 +59,15 @@ def test_the_tso_machine_is_the_x86_tso_abstract_machine(spec: Spec) -> None:
 def test_the_tso_machine_on_seeded_programs_with_branches() -> None:
     rng = random.Random(18)
     checked = 0
-    for _ in range(600):
+    for _ in range(450):
         spec = random_spec(rng, max_steps=10, model="tso")
         spec = Spec(spec.ncpus, spec.progs, model="tso")
         if in_subset(spec) and interleavings(spec) <= 4000 and _against_reference(spec):
             checked += 1
-    assert checked >= 60
+    assert checked >= 45
 
 
-@settings(max_examples=500, **SETTINGS)
+@settings(max_examples=350, **SETTINGS)
 @given(specs(max_ops=3, model="tso"))
 def test_dpor_under_tso_finds_what_every_interleaving_finds(spec: Spec) -> None:
     assume(interleavings(spec) <= 4000)
