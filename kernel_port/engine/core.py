@@ -197,17 +197,15 @@ class CPU:
         self.irqoff_since = -1  # timed mode: when the CPU last had interrupts off with one pending
         self.timed_base = 0  # timed mode: what any step of this CPU costs at least
         # x86-TSO (Machine.tso): the CPU's store buffer, oldest first, as [key, the object's
-        # __dict__, field name, value]; sb_base is the number of its stores already in memory,
-        # so sb[k] is store number sb_base + k (its location ("sb", cpu, number), see
-        # sb_key()).  ``refresh`` recomputes the pending step's footprint when it depends
-        # on the buffer (a load that may forward, a store, a drain): CPU.park() and the
-        # buffer's own steps call it.
+        # __dict__, field name, value, location].  A buffered store's location names it by
+        # the interrupt level that made it and its number among that level's stores
+        # (("sb", cpu, level, n), see sb_store()), so that no store's name depends on
+        # whether an interrupt came in first.  Per active level (0: the CPU's own code; k:
+        # the k-th nested handler, since it was entered): the location of its newest store,
+        # and per field the location of its newest store to it.
         self.sb: list[list[Any]] = []
-        self.sb_base = 0
-        # Per location, the number of this CPU's newest store to it (in the buffer or not):
-        # decided by the CPU's own steps alone, never by when its buffer's steps ran.
-        self.sb_last: dict[Key, int] = {}
-        self.refresh: Callable[[], Accesses] | None = None
+        self.sb_count: dict[int, int] = {}
+        self.sb_act: list[list[Any]] = [[None, {}]]
 
     # -- running code ------------------------------------------------------
     def _main(self) -> None:
@@ -243,15 +241,13 @@ class CPU:
         self.pending = ((self.ctl, True), (self.apic_key, True))
         self.pending_what = "boot"
 
-    def park(self, acc: Accesses, what: str, refresh: Callable[[], Accesses] | None = None) -> None:
-        """Announce the next access and wait to be scheduled (CPU greenlet).  ``refresh``
-        recomputes the footprint after an interrupt ran here or the store buffer moved."""
+    def park(self, acc: Accesses, what: str) -> None:
+        """Announce the next access and wait to be scheduled (CPU greenlet)."""
         m = self.m
         root = m.root
         while True:
             self.pending = acc
             self.pending_what = what
-            self.refresh = refresh
             if m.fast is self:
                 # Timed mode: go on in line, or hand over to whatever comes next.
                 if m.timed_inline(self):
@@ -260,18 +256,10 @@ class CPU:
             else:
                 cmd = root.switch()
             if cmd is None:
-                self.refresh = None
                 return
             self.take_interrupt(cmd)
-            if refresh is not None:
-                acc = refresh()
 
     # -- x86-TSO store buffer (Machine.tso) --------------------------------
-    def sb_key(self, number: int) -> Key:
-        """The location of this CPU's store number ``number``: 0 before the store entered the
-        buffer, 1 while it is there, 2 once it reached memory (what dpor.py's guards read)."""
-        return ("sb", self.id, number)
-
     def sb_newest(self, key: Key) -> int:
         """The index in ``sb`` of the newest buffered store to ``key``, or -1."""
         sb = self.sb
@@ -280,40 +268,66 @@ class CPU:
                 return k
         return -1
 
+    def sb_next_loc(self) -> Key:
+        """The location the CPU's next store will have (its level, its number there)."""
+        lv = self.nested_irqs
+        return ("sb", self.id, lv, self.sb_count.get(lv, 0))
+
+    def sb_store(self, key: Key, d: dict[str, Any], name: str, value: Any) -> Key:
+        """Put a store into the buffer (in the CPU's step); returns its location."""
+        lv = self.nested_irqs
+        n = self.sb_count.get(lv, 0)
+        self.sb_count[lv] = n + 1
+        loc = ("sb", self.id, lv, n)
+        self.sb.append([key, d, name, value, loc])
+        act = self.sb_act
+        while len(act) <= lv:
+            act.append([None, {}])
+        act[lv][0] = loc
+        act[lv][1][key] = loc
+        return loc
+
+    def sb_enter(self) -> None:
+        """An interrupt level begins (take_interrupt): it has stored nothing yet."""
+        del self.sb_act[self.nested_irqs :]
+        while len(self.sb_act) <= self.nested_irqs:
+            self.sb_act.append([None, {}])
+
+    def sb_target(self, key: Key | None = None) -> Key | None:
+        """The newest store, by the code running now or the code it interrupted (to ``key``
+        if given), that can still be in the buffer: the handlers that ran before returned
+        through IRET, which drained theirs.  It depends only on those levels' own steps."""
+        act = self.sb_act
+        for lv in range(min(self.nested_irqs, len(act) - 1), -1, -1):
+            got = act[lv][0] if key is None else act[lv][1].get(key)
+            if got is not None:
+                return got
+        return None
+
     def sb_drain(self, what: str) -> None:
         """Wait until every store this CPU buffered has reached memory (MFENCE, a LOCK'd
-        instruction, IRET, going offline): one step that reads the location of the CPU's
-        newest store and is enabled once it is in memory.  The buffer's FIFO order makes
-        that "all of them"."""
-
+        instruction, IRET, going offline): one step that reads the location of the newest
+        store that can be buffered (sb_target) and is enabled once it is in memory.  The
+        buffer's FIFO order makes that "all of them"."""
         if self.m.ablate and self._ablated():
             return
-
-        def refresh() -> Accesses:
-            top = self.sb_base + len(self.sb) - 1
-            self.guard = ("await", self.sb_key(top), sb_flushed) if top >= 0 else None
-            return ((self.sb_key(top), False),)
-
-        saved = (self.awaiting, self.await_what, self.guard)
-        self.awaiting = self.sb_empty
-        self.await_what = f"CPU{self.id}'s store buffer to drain"
-        self.park(refresh(), what, refresh)
-        self.awaiting, self.await_what, self.guard = saved
+        self._sb_wait(self.sb_target(), what, f"CPU{self.id}'s store buffer to drain")
         if self.m.tracing:
             self.m.emit(self, "step", f"{what}: store buffer empty")
 
-    def sb_empty(self) -> bool:
-        return not self.sb
+    def sb_wait_for(self, key: Key, what: str) -> None:
+        """Wait until the CPU's newest store to ``key`` has reached memory (none: the step is
+        always enabled): one step reading that store's location."""
+        self._sb_wait(self.sb_target(key), what, f"CPU{self.id}'s store to {self.m.key_label(key)} to reach memory")
 
-    def sb_wait_for(self, number: int, what: str) -> None:
-        """Wait until this CPU's store ``number`` has reached memory (-1: no such store; the
-        step is then always enabled): one step reading that store's location."""
-        loc = self.sb_key(number)
+    def _sb_wait(self, loc: Key | None, what: str, waits: str) -> None:
         saved = (self.awaiting, self.await_what, self.guard)
-        if number >= 0:
-            self.awaiting = lambda: number < self.sb_base
-            self.await_what = f"CPU{self.id}'s store #{number} to reach memory"
+        if loc is not None:
+            self.awaiting = lambda: all(e[4] != loc for e in self.sb)
+            self.await_what = waits
             self.guard = ("await", loc, sb_flushed)
+        else:
+            loc = ("sb", self.id, -1, -1)  # never written: the step depends on nothing
         self.park(((loc, False),), what)
         self.awaiting, self.await_what, self.guard = saved
 
@@ -360,6 +374,7 @@ class CPU:
         self.ctx.append(kind)
         self.preempt_count += NMI_OFFSET if nmi else HARDIRQ_OFFSET
         self.nested_irqs += 1
+        self.sb_enter()
         self.ctrl.append(len(m.events) - 1 if timed is None else -1)
         self.after_iret.append(False)
         if m.tracing:
@@ -590,8 +605,9 @@ class Machine:
             if isinstance(a, int):
                 base = self.names.get(a, f"obj{a}")
                 return f"{base}.{b}" if b else base
-        if isinstance(key, tuple) and len(key) == 3 and key[0] == "sb":
-            return f"CPU{key[1]} store #{key[2]}"
+        if isinstance(key, tuple) and len(key) == 4 and key[0] == "sb":
+            lv = "" if key[2] == 0 else f" (interrupt level {key[2]})"
+            return f"CPU{key[1]} store #{key[3]}{lv}"
         if isinstance(key, tuple) and len(key) == 3 and isinstance(key[0], int):
             return f"{self.key_label(key[:2])}@CPU{key[2]}"  # a TSO load's alias (tso_writes)
         return repr(key)
@@ -795,7 +811,7 @@ class Machine:
             return self.sources[s].accesses
         cpu = self.cpus[(s - len(self.sources)) % n]
         if actor >= self.sb_actor0:
-            return ((cpu.sb_key(cpu.sb_base), True),) + self.tso_writes(cpu.sb[0][0], True, cpu.id)
+            return ((cpu.sb[0][4], True),) + self.tso_writes(cpu.sb[0][0], True, cpu.id)
         return cpu.pending + (cpu.ctl_read,)
 
     def hw_state(self) -> tuple[int, ...]:
@@ -926,10 +942,7 @@ class Machine:
         self, cpu: CPU, actor: int, events: list[Any], vals: list[Any], stores: list[Key], values: list[int]
     ) -> Accesses:
         """The oldest store in ``cpu``'s buffer reaches memory (the buffer's actor)."""
-        number = cpu.sb_base
-        key, d, name, value = cpu.sb.pop(0)
-        cpu.sb_base = number + 1
-        loc = cpu.sb_key(number)
+        key, d, name, value, loc = cpu.sb.pop(0)
         acc: Accesses = ((loc, True),) + self.tso_writes(key, True, cpu.id)
         events.append((actor, acc, vals, ("await", loc, sb_buffered), stores, values, -1))
         vals.append((loc, 1, 2))
@@ -1307,7 +1320,7 @@ def current_cpu() -> CPU:
 
 
 def sb_flushed(v: Any) -> bool:
-    """The guard of a drain: the store it waits for is in memory (CPU.sb_key)."""
+    """The guard of a drain: the store it waits for is in memory (CPU.sb_store)."""
     return bool(v == 2)
 
 

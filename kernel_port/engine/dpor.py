@@ -446,7 +446,7 @@ class Feasibility:
                 x, pos, _isu = sv[0]
                 base = h.ev[x][2][pos][1]
         elif type(key) is tuple and key[0] == "sb":
-            base = 0  # a buffered store's location (core.CPU.sb_key) before the store
+            base = 0  # a buffered store's location (core.CPU.sb_store) before the store
         else:
             obj = self.m.objs.get(key[0]) if type(key) is tuple else None
             if obj is None:
@@ -913,7 +913,7 @@ class DporDriver:
             return m.irq_guards[a - n]
         if a >= m.sb_actor0:
             cpu = m.cpus[a - m.sb_actor0]
-            return ("await", cpu.sb_key(cpu.sb_base), sb_buffered)
+            return ("await", cpu.sb[0][4], sb_buffered)
         if not m.is_cpu_actor(a):
             return m.sources[a - 2 * n].gdesc
         cpu = m.cpus[m.actor_cpu(a) or 0]

@@ -376,9 +376,6 @@ def _check_dfs(
     if top.exhausted:
         cov += "; search complete"
         verdict = "ok"
-        if token_options(program).get("mm") == "tso":
-            # Said on every TSO ok until tests/test_tso.py's known miss is fixed.
-            cov += " (x86-TSO: a known miss is open, see docs/engine.md 'Memory models')"
     else:
         cov += "; search NOT complete (execution or time budget reached)"
         verdict = "inconclusive"

@@ -128,15 +128,9 @@ def tso_store(cpu: core.CPU, key: core.Key, d: dict[str, Any], name: str, value:
     """A store under x86-TSO: it enters the CPU's store buffer (one step writing the location
     of that buffered store); the buffer's actor takes it to memory later (Machine.step)."""
 
-    def refresh() -> core.Accesses:
-        return ((cpu.sb_key(cpu.sb_base + len(cpu.sb)), True),)
-
-    cpu.park(refresh(), what, refresh)
+    cpu.park(((cpu.sb_next_loc(), True),), what)
     m = cpu.m
-    number = cpu.sb_base + len(cpu.sb)
-    loc = cpu.sb_key(number)
-    cpu.sb.append([key, d, name, value])
-    cpu.sb_last[key] = number
+    loc = cpu.sb_store(key, d, name, value)
     m.vals.append((loc, 0, 1))
     if m.tracing:
         m.emit(cpu, "step", f"WRITE {m.key_label(key)} = {fmt(value)} (into CPU{cpu.id}'s store buffer)")

@@ -363,7 +363,7 @@ def await_field(
             v = tso_load(cpu, key, d, name, what)
             if cond(v):
                 return v
-            cpu.sb_wait_for(cpu.sb_last.get(key, -1), f"{what}: own store")
+            cpu.sb_wait_for(key, f"{what}: own store")
     label = m.key_label(key)
     cpu.awaiting = lambda: bool(cond(d[name]))
     cpu.await_key = key
