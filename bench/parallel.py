@@ -62,6 +62,11 @@ def workloads(quick: bool) -> list[tuple[str, Callable[[], Any]]]:
         ("irq_work.lost-self-ipi @ v6.17+herton-rfc (corpus)", corpus("irq_work.lost-self-ipi", "v6.17+herton-rfc")),
         ("irq_work.tick-kick-lockup @ v6.17 (corpus)", corpus("irq_work.tick-kick-lockup", "v6.17")),
         ("philosophers(3) (DPOR benchmark)", lambda: philosophers(3)),
+        (
+            "smp.lost-ipi-waiter @ v6.17+csdlock-debug (corpus)",
+            corpus("smp.lost-ipi-waiter", "v6.17+csdlock-debug"),
+        ),
+        ("x86.vector-overwrite @ v6.17 (corpus)", corpus("x86.vector-overwrite", "v6.17")),
     ]
     if not quick:
         out += [
