@@ -205,6 +205,8 @@ class CPU:
         # and per field the location of its newest store to it.
         self.sb: list[list[Any]] = []
         self.sb_count: dict[int, int] = {}
+        # The versions a cpu_relax() pause waits to see change (None: not pausing).
+        self.relax_seen: dict[Key, int] | None = None
         self.sb_act: list[list[Any]] = [[None, {}]]
 
     # -- running code ------------------------------------------------------
@@ -1077,12 +1079,22 @@ class Machine:
         version = self.version
         # A CPU's own stores are not news to its spin loop (unless another
         # actor stored to the location since the CPU first read it).
-        own = self.cpus[self.actor_cpu(actor) or 0] if self.is_cpu_actor(actor) else None
+        # Its store buffer's steps neither: a loop that read its own buffered store reads the
+        # same value once that store is in memory (see tso_writes).
+        own = (
+            self.cpus[self.actor_cpu(actor) or 0]
+            if self.is_cpu_actor(actor) or (self.tso and actor >= self.sb_actor0)
+            else None
+        )
         for k in stores:
             old = version.get(k, 0)
             version[k] = old + 1
-            if own is not None and own.reads.get(k) == old:
-                own.reads[k] = old + 1
+            if own is not None:
+                if own.reads.get(k) == old:
+                    own.reads[k] = old + 1
+                seen = own.relax_seen
+                if seen is not None and seen.get(k) == old:
+                    seen[k] = old + 1
         woke = False
         for cpu in self.spin_cpus:
             w = cpu.wait

@@ -524,8 +524,8 @@ class Feasibility:
                     if x >= self.j or not self.in_s(x):
                         continue
                     a = h.ev[x][0]
-                    if m.is_cpu_actor(a) and m.actor_cpu(a) == c:
-                        continue
+                    if (m.is_cpu_actor(a) or (m.tso and a >= m.sb_actor0)) and m.actor_cpu(a) == c:
+                        continue  # the CPU's own store (or its store buffer's step) is no news
                     if k in h.ev[x][4]:
                         return True
         return False

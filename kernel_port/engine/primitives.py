@@ -294,12 +294,14 @@ def cpu_relax(hint: str = "") -> None:
     keys = tuple(reads)
     cpu.reads = {}
     cpu.read_at = {}
+    cpu.relax_seen = seen  # its store buffer's steps are no news either (Machine.wake_after)
     cpu.awaiting = lambda: any(version.get(k, 0) != v for k, v in seen.items())
     cpu.await_key = None
     cpu.guard = ("relax", cpu.id, tuple((k, read_at.get(k, -1)) for k in keys))
     m.mark_spinner(cpu)
     cpu.await_what = "a store to " + ", ".join(sorted(m.key_label(k) for k in keys))
     cpu.park(tuple((k, False) for k in keys), "cpu_relax")
+    cpu.relax_seen = None
     cpu.awaiting = None
     cpu.guard = None
     cpu.wait_hint = ""
