@@ -274,7 +274,13 @@ def test_item_07_workers_die_with_their_parent(sig: signal.Signals, tmp_path: Pa
     """The mechanism, whatever the engine's split policy: workers forked while a command runs
     die with it, whichever signal ends it (SIGKILL runs no handler at all)."""
     p = subprocess.Popen(
-        [sys.executable, "-c", POOL], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", POOL],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As from a terminal: a test run under nohup would pass SIGHUP on ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
     )
     try:
         assert p.stdout is not None
