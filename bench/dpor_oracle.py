@@ -34,20 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from kernel_port.engine.dpor import explore  # noqa: E402
 from tests.genprog import BLOCKING, interleavings, make, random_spec, uses  # noqa: E402
-from tests.oracle import executions, summarise  # noqa: E402
+from tests.oracle import Finals, executions, summarise  # noqa: E402
 
 LIMIT = 4000  # oracle executions per program; bigger programs are skipped (and counted)
-
-
-class Finals(dict):  # type: ignore[type-arg]
-    def __init__(self) -> None:
-        super().__init__()
-        self.finals: set[Any] = set()
-
-    def __setitem__(self, k: Any, v: Any) -> None:
-        if k == "final":
-            self.finals.add(v)
-        super().__setitem__(k, v)
 
 
 def one(job: tuple[int, int, bool, int | None, str]) -> dict[str, Any]:

@@ -163,3 +163,17 @@ def summarise(runs: Iterator[Run], bound: int | None = None) -> Summary:
         elif r.status == "error":
             s.errors.append(r.message)
     return s
+
+
+class Finals(dict):  # type: ignore[type-arg]
+    """A program's result dict that keeps every final state stored in it (the search runs the
+    program many times; each run's ``at_end`` check stores its final state)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.finals: set[Any] = set()
+
+    def __setitem__(self, k: Any, v: Any) -> None:
+        if k == "final":
+            self.finals.add(v)
+        super().__setitem__(k, v)

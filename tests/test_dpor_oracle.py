@@ -29,22 +29,9 @@ from hypothesis import strategies as st
 from kernel_port.engine.dpor import explore
 
 from .genprog import Spec, blocking, interleavings, make, specs
-from .oracle import Summary, executions, summarise
+from .oracle import Finals, Summary, executions, summarise
 
 LIMIT = 1500  # oracle executions per program (bigger ones are left to the bench)
-
-
-class Finals(dict):  # type: ignore[type-arg]
-    """A program's result dict that keeps every final state stored in it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.finals: set[Any] = set()
-
-    def __setitem__(self, k: Any, v: Any) -> None:
-        if k == "final":
-            self.finals.add(v)
-        super().__setitem__(k, v)
 
 
 def oracle(spec: Spec, bound: int | None = None) -> Summary:
@@ -69,6 +56,20 @@ def compare(spec: Spec, *, exact_traces: bool) -> None:
         assert full == len(want.traces) == st.traces, spec
     if not blocking(spec):
         assert st.blocked == 0, spec
+
+
+def covers_bound(spec: Spec, bound: int) -> tuple[Summary, Any]:
+    """The search under ``bound`` finds every final state and violation that an execution
+    with at most ``bound`` preemptions reaches; returns the oracle's summary and the search's
+    statistics."""
+    want = oracle(spec, bound)
+    res = Finals()
+    st = explore(make(spec)(res), preemption_bound=bound)
+    assert st.exhausted and st.errors == 0
+    assert want.finals <= res.finals, (spec, bound, want.finals - res.finals)
+    got_v = {(o.kind, o.message) for o in st.outcomes if o.status == "bug"}
+    assert want.violations <= got_v, (spec, bound, want.violations - got_v)
+    return want, st
 
 
 SETTINGS: Any = dict(
@@ -104,12 +105,6 @@ def test_same_violations_with_assertions(spec: Spec) -> None:
 @given(specs(max_ops=3), st.integers(0, 2))
 def test_a_bounded_search_covers_every_execution_within_its_bound(spec: Spec, bound: int) -> None:
     assume(interleavings(spec) <= 6000)
-    want = oracle(spec, bound)
-    res = Finals()
-    st = explore(make(spec)(res), preemption_bound=bound)
-    assert st.exhausted and st.errors == 0
-    assert want.finals <= res.finals, (spec, bound, want.finals - res.finals)
-    got_v = {(o.kind, o.message) for o in st.outcomes if o.status == "bug"}
-    assert want.violations <= got_v, (spec, bound, want.violations - got_v)
+    want, st = covers_bound(spec, bound)
     # Every execution explored is within the bound: its trace is one the oracle counts.
     assert st.traces <= len(want.traces) + len(want.violations)

@@ -30,26 +30,13 @@ from kernel_port.engine.dpor import explore
 from kernel_port.engine.errors import KernelViolation
 
 from .genprog import Spec, make
-from .oracle import executions, summarise
+from .oracle import Finals, executions, summarise
 
 
 class S(Struct):
     x = field(0)
     y = field(0)
     z = field(0)
-
-
-class Finals(dict):  # type: ignore[type-arg]
-    """The result dict of a program, remembering every final state stored in it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.finals: set[Any] = set()
-
-    def __setitem__(self, k: Any, v: Any) -> None:
-        if k == "final":
-            self.finals.add(v)
-        super().__setitem__(k, v)
 
 
 def wait_reordered(result: dict[str, Any]) -> SimpleProgram:
