@@ -872,7 +872,7 @@ class Machine:
         n = self.ncpus
         events = self.events if self.timed is None else []
         nsrc = len(self.sources)
-        if actor >= self.sb_actor0 and self.tso:
+        if self.tso and actor >= self.sb_actor0:
             acc = self._sb_flush(self.cpus[actor - self.sb_actor0], actor, events, vals, stores, values)
         elif actor < n or actor >= 2 * n + nsrc:
             # A CPU's code at its innermost interrupt level (its own code at level 0).
@@ -1081,11 +1081,15 @@ class Machine:
         # actor stored to the location since the CPU first read it).
         # Its store buffer's steps neither: a loop that read its own buffered store reads the
         # same value once that store is in memory (see tso_writes).
-        own = (
-            self.cpus[self.actor_cpu(actor) or 0]
-            if self.is_cpu_actor(actor) or (self.tso and actor >= self.sb_actor0)
-            else None
-        )
+        n = self.ncpus
+        nsrc = len(self.sources)
+        if actor < 2 * n:
+            own: CPU | None = self.cpus[actor % n]
+        elif actor < 2 * n + nsrc:
+            own = None  # an event source
+        else:
+            # a CPU's code at an interrupt level, or (TSO) its store buffer
+            own = self.cpus[(actor - 2 * n - nsrc) % n]
         for k in stores:
             old = version.get(k, 0)
             version[k] = old + 1

@@ -303,11 +303,9 @@ class History:
                             break
                         if self.ev[x][0] != a:
                             cands.append(x)
-        for x in cands:
-            cx = clk[x]
-            for y in range(self.A):
-                if cx[y] > vc[y]:
-                    vc[y] = cx[y]
+        if cands:
+            for x in set(cands) if len(cands) > 1 else cands:
+                vc = [p if p > q else q for p, q in zip(vc, clk[x])]
         vc[a] = j + 1
         # The step as a node of the partial order, whatever the interleaving: its actor, its
         # rank in that actor's steps, its faults, and for every actor how many of its steps
@@ -464,14 +462,15 @@ class Feasibility:
         h = self.h
         key = ("ctl", c)
         best = -1
-        j = self.j
+        i, j, ai, clk = self.i, self.j, self.ai, h.clk
         for lst in (h.R.get(key), h.W.get(key)):
             if lst:
+                # The newest access before j in S (in_s, inlined: this loop is the hot one).
                 for k in range(bisect_left(lst, j) - 1, -1, -1):
                     x = lst[k]
                     if x <= best:
                         break
-                    if self.in_s(x):
+                    if x < i or (x != i and clk[x][ai] <= i):
                         best = x
                         break
         st = self.hw_after(best)[3 * c]
@@ -483,8 +482,9 @@ class Feasibility:
         h = self.h
         key = ("apic", c)
         base = -1
+        i, j, ai, clk = self.i, self.j, self.ai, h.clk
         for x in reversed(h.W.get(key, ())):
-            if x < self.j and self.in_s(x):
+            if x < i or (i < x < j and clk[x][ai] <= i):
                 base = x
                 break
         hw = self.hw_after(base)
@@ -492,7 +492,7 @@ class Feasibility:
         for x in reversed(h.U.get(key, ())):
             if x <= base:
                 break
-            if x < self.j and self.in_s(x):
+            if x < i or (i < x < j and clk[x][ai] <= i):
                 for k, _b, mask in h.ev[x][2]:
                     if k == key:
                         irr |= mask
@@ -715,7 +715,8 @@ class DporDriver:
         else:
             prev = -1
             preempts = 0
-        accs = {a: m.accesses(a) for a in enabled}
+        accesses = m.accesses
+        accs = {a: accesses(a) for a in enabled}
         sleep: dict[int, Accesses] = {}
         if d and self.reduction:
             # The parent's sleepers and explored siblings (under a bound: only the siblings
@@ -731,7 +732,8 @@ class DporDriver:
         if d == self.root:
             sleep = dict(self.root_sleep)
         node = Node(d, enabled, sleep, accs, prev, preempts, m.hw_state())
-        node.cpu_of = cpu_of = {a: m.step_cpu(a) for a in enabled}
+        step_cpu = m.step_cpu
+        node.cpu_of = cpu_of = {a: step_cpu(a) for a in enabled}
         node.cpus_on = {c for c in cpu_of.values() if c >= 0}
         if d and self.reduction:
             self._check_enabling(m, stack[d - 1], node)
