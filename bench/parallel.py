@@ -18,7 +18,7 @@ order: the set of traces (fingerprints) and the violations found.  With ``distri
 row runs a workload on a Dask ``LocalCluster`` on loopback (two worker
 processes), checking the same agreement.
 
-Run:  python bench/parallel.py [--quick] [--jobs N]
+Run:  python bench/parallel.py [--quick] [--big] [--jobs N]   (--big: plus a complete search of minutes)
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ def bugs(s: dpor.DporStats) -> set[tuple[Any, str]]:
     return {(o.kind, o.message) for o in s.outcomes if o.status == "bug"}
 
 
-def workloads(quick: bool) -> list[tuple[str, Callable[[], Any]]]:
+def workloads(quick: bool, big: bool = False) -> list[tuple[str, Callable[[], Any]]]:
     from programs import philosophers
+    from rt_irq_work_three import three_works
     from time_to_verdict import waiter_class
 
     def corpus(name: str, variant: str) -> Callable[[], Any]:
@@ -79,6 +80,16 @@ def workloads(quick: bool) -> list[tuple[str, Callable[[], Any]]]:
                 bench_cls(waiter_class(4), "v6.17+csdlock-debug", 1),
             ),
         ]
+    if big:
+        # A complete search of minutes (about 59,500 executions): issue 17's two-CPU
+        # PREEMPT_RT scenario with three irq_works (bench/rt_irq_work_three.py).
+        rt3 = three_works()
+        out.append(
+            (
+                "rt-three-works @ pre-b4c6f86+b4c6f86 (bench scenario)",
+                lambda: ScenarioProgram(rt3, parse_variant("pre-b4c6f86+b4c6f86"), rt3.faults, rt3.preemptions),
+            )
+        )
     return out
 
 
@@ -124,9 +135,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--quick", action="store_true", help="the three corpus-sized workloads only")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--big", action="store_true", help="add the complete searches of minutes (rt-three-works)")
     args = ap.parse_args(argv)
     rows = []
-    for label, make in workloads(args.quick):
+    for label, make in workloads(args.quick, args.big):
         r = measure(label, make, args.jobs)
         rows.append(r)
         print(json.dumps(r), flush=True)
@@ -164,6 +176,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "identical": len(ok) == len(rows) and (dask_row is None or dask_row.get("identical", True)),
         "best_speedup": best,
         "quick": args.quick,
+        "big": args.big,
     }
     out = HERE / "results"
     (out / "parallel.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -178,6 +191,7 @@ def render(doc: dict[str, Any]) -> str:
         "",
         f"{doc['machine']}; {doc['jobs']} worker processes; `python bench/parallel.py"
         + (" --quick" if doc["quick"] else "")
+        + (" --big" if doc.get("big") else "")
         + "`.",
         "",
         f"**Goal: >= {doc['goal_speedup']}x on 2 cores: {'MET' if doc['goal_met'] else 'MISSED'}** "
