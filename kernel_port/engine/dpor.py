@@ -79,7 +79,7 @@ argument is in docs/engine.md ("Why the search misses nothing").
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -247,6 +247,10 @@ class History:
         self.U: dict[Key, list[int]] = {}
         # Values stored, per location: (step, index in the step's record, is_update).
         self.SV: dict[Key, list[tuple[int, int, bool]]] = {}
+        # Per CPU control location, the steps that read or write it, per actor
+        # (Feasibility.status: along one actor's steps, happening after a given step is
+        # monotone, so the newest of them a reversal keeps is found by bisection).
+        self.CA: dict[Key, dict[int, list[int]]] = {}
         # The trace's fingerprint (fingerprint()): each step's rank in its actor's program
         # order, and per step the sum of the hashes of the steps up to it.
         self.rank: list[int] = []
@@ -262,6 +266,10 @@ class History:
             self.po[a].pop()
             for k, w in acc:
                 (self.U if w == UPDATE else self.W if w else self.R)[k].pop()
+                if w != UPDATE and type(k) is tuple and k[0] == "ctl":
+                    per = self.CA[k][a]
+                    if per and per[-1] == len(ev):
+                        per.pop()
             for key, _b, _a in vals:
                 self.SV[key].pop()
 
@@ -330,6 +338,10 @@ class History:
                 d[k] = [j]
             else:
                 lst.append(j)
+            if w != UPDATE and type(k) is tuple and k[0] == "ctl":
+                per = self.CA.setdefault(k, {}).setdefault(a, [])
+                if not per or per[-1] != j:  # a step that reads and writes it: once
+                    per.append(j)
         for pos, (key, _before, _after) in enumerate(vals):
             sv = self.SV.get(key)
             rec = (j, pos, _kind(acc, key) == UPDATE)
@@ -463,16 +475,32 @@ class Feasibility:
         key = ("ctl", c)
         best = -1
         i, j, ai, clk = self.i, self.j, self.ai, h.clk
+        # The newest step in S that accesses the control location: every step before i is in
+        # S; of those between i and j, per actor the ones that do not happen after step i
+        # come first (happening after it is monotone along an actor's steps), so bisect.
         for lst in (h.R.get(key), h.W.get(key)):
             if lst:
-                # The newest access before j in S (in_s, inlined: this loop is the hot one).
-                for k in range(bisect_left(lst, j) - 1, -1, -1):
-                    x = lst[k]
-                    if x <= best:
-                        break
-                    if x < i or (x != i and clk[x][ai] <= i):
-                        best = x
-                        break
+                k = bisect_left(lst, i) - 1
+                if k >= 0 and lst[k] > best:
+                    best = lst[k]
+        per = h.CA.get(key)
+        if per:
+            for b, lst in per.items():
+                if b == ai:
+                    continue  # after step i in its actor's order: never in S
+                lo = bisect_right(lst, i)
+                hi = bisect_left(lst, j)
+                if lo >= hi or clk[lst[lo]][ai] > i:
+                    continue
+                hi -= 1
+                while lo < hi:
+                    mid = (lo + hi + 1) >> 1
+                    if clk[lst[mid]][ai] <= i:
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                if lst[lo] > best:
+                    best = lst[lo]
         st = self.hw_after(best)[3 * c]
         self.statuses[c] = st
         return st
@@ -693,8 +721,6 @@ class DporDriver:
     def pick(self, m: Machine, enabled: list[int]) -> int | None:
         d = self.depth
         stack = self.stack
-        if d:
-            self.subtree = self.below_node(stack[d - 1])
         if d < len(stack):
             node = stack[d]
             if node.actor not in enabled:
@@ -705,8 +731,9 @@ class DporDriver:
             self.depth = d + 1
             self.cur = node
             self.vi = 0
-            self.subtree = []  # set once the step has made its value choices (below_node)
             return node.actor
+        # A new step: the wakeup subtree below the parent's branch, with the values its step took.
+        self.subtree = self.below_node(stack[d - 1]) if d else []
         if d:
             p = stack[d - 1]
             pc = p.cpu_of.get(p.actor, -1)
