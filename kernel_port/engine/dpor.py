@@ -1004,7 +1004,21 @@ class DporDriver:
         above = h.po_clock(a, j, ctrl)
         clk = h.clk
         raced: list[int] = []
-        for i in h.conflicts(a, acc, j):
+        # An interrupt's arrival with nothing pending: let x be the last write of the CPU's
+        # APIC before j.  For a reversal at i > x, S holds x and no later write, so the IRR
+        # in S is the one after x plus the sends after x; with neither, Feasibility.irq is
+        # false at every such i, and there is nothing to evaluate.
+        none_after = -2
+        if guard[0] == "irq":
+            key = ("apic", guard[1])
+            W = h.W.get(key, ())
+            k = bisect_left(W, j) - 1
+            x = W[k] if k >= 0 else -1
+            U = h.U.get(key, ())
+            k = bisect_left(U, j) - 1
+            if (k < 0 or U[k] <= x) and not self._hw_after(x)[3 * guard[1] + 1]:
+                none_after = x
+        for i in h.conflicts(a, acc, j if none_after < -1 else none_after + 1):
             ai = h.ev[i][0]
             if above is not None and above[ai] > i:
                 continue
@@ -1013,6 +1027,11 @@ class DporDriver:
             if Feasibility(self, m, i, j).holds(guard):
                 raced.append(i)
                 self._reverse(m, i, j, a, acc, vals)
+
+    def _hw_after(self, x: int) -> tuple[int, ...]:
+        """The interrupt state after step x on the current path (Feasibility.hw_after)."""
+        y = x + 1
+        return self.stack[y].hw if y < len(self.stack) else self.end_hw
 
     def _notdep(self, i: int, j: int) -> list[Step]:
         h = self.history
