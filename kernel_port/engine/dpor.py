@@ -313,14 +313,16 @@ class History:
                             cands.append(x)
         if cands:
             for x in set(cands) if len(cands) > 1 else cands:
-                vc = [p if p > q else q for p, q in zip(vc, clk[x])]
-        vc[a] = j + 1
+                vc = [p if p > q else q for p, q in zip(vc, clk[x], strict=True)]
         # The step as a node of the partial order, whatever the interleaving: its actor, its
         # rank in that actor's steps, its faults, and for every actor how many of its steps
-        # happen before it.
+        # happen before it (taken before vc[a] names this step, which has no rank yet).
         rank = self.rank
         r = len(po)
-        front = tuple(r + 1 if b == a else rank[x - 1] + 1 if x else 0 for b, x in enumerate(vc))
+        fr = [rank[x - 1] + 1 if x else 0 for x in vc]
+        fr[a] = r + 1
+        front = tuple(fr)
+        vc[a] = j + 1
         # (Only ints in the hashed tuple: hash(None) differs from process to process.  The
         # mixer matters: Python's tuple hash is additive enough that two traces differing
         # only in which send lost its IPI would sum to the same number.)
@@ -743,7 +745,15 @@ class DporDriver:
             prev = -1
             preempts = 0
         accesses = m.accesses
-        accs = {a: accesses(a) for a in enabled}
+        accs: dict[int, Accesses] = {}
+        cpu_of: dict[int, int] = {}
+        # Machine.step_cpu, inlined: the CPU whose code the actor runs, -1 for the hardware's.
+        n = m.ncpus
+        lim = 2 * n + len(m.sources)
+        sb0 = m.sb_actor0
+        for a in enabled:
+            accs[a] = accesses(a)
+            cpu_of[a] = a if a < n else -1 if a < lim or a >= sb0 else (a - lim) % n
         sleep: dict[int, Accesses] = {}
         if d and self.reduction:
             # The parent's sleepers and explored siblings (under a bound: only the siblings
@@ -759,8 +769,7 @@ class DporDriver:
         if d == self.root:
             sleep = dict(self.root_sleep)
         node = Node(d, enabled, sleep, accs, prev, preempts, m.hw_state())
-        step_cpu = m.step_cpu
-        node.cpu_of = cpu_of = {a: step_cpu(a) for a in enabled}
+        node.cpu_of = cpu_of
         node.cpus_on = {c for c in cpu_of.values() if c >= 0}
         if d and self.reduction:
             self._check_enabling(m, stack[d - 1], node)
@@ -984,11 +993,17 @@ class DporDriver:
         assert h is not None
         if not cands:
             return
-        vc = h.po_clock(a, j, ctrl)
+        # h.po_clock without joining the two clocks: a step is ordered before if either is.
+        prev = None
+        for x in reversed(h.po[a]):
+            if x < j:
+                prev = h.clk[x]
+                break
         clk = h.clk
+        cc = clk[ctrl] if 0 <= ctrl < j else None
         for i in sorted(set(cands)):
             ai = h.ev[i][0]
-            if vc is not None and vc[ai] > i:
+            if (prev is not None and prev[ai] > i) or (cc is not None and cc[ai] > i):
                 continue
             if any(k2 != i and clk[k2][ai] > i for k2 in cands):
                 continue
