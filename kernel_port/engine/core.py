@@ -822,14 +822,20 @@ class Machine:
         interrupt level its code runs at), its IRR and its ISR as
         bit masks of vectors.  The explorer keeps one per node (dpor.py)."""
         out: list[int] = []
+        put = out.append
         for c in self.cpus:
+            apic = c.apic
+            put(c.irqs_on | c.dead << 1 | c.booting << 2 | c.halted << 3 | c.nested_irqs << 4)
             irr = 0
-            for v in c.apic.irr:
-                irr |= 1 << v
+            if apic.irr:
+                for v in apic.irr:
+                    irr |= 1 << v
+            put(irr)
             isr = 0
-            for v in c.apic.isr:
-                isr |= 1 << v
-            out += (c.irqs_on | c.dead << 1 | c.booting << 2 | c.halted << 3 | c.nested_irqs << 4, irr, isr)
+            if apic.isr:
+                for v in apic.isr:
+                    isr |= 1 << v
+            put(isr)
         return tuple(out)
 
     def choose(self, n: int, what: str) -> int:

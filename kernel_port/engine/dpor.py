@@ -192,6 +192,7 @@ class Node:
         prev_cpu: int,
         preempts: int,
         hw: tuple[int, ...],
+        cpu_of: dict[int, int],
     ) -> None:
         self.depth = depth
         self.enabled = enabled
@@ -214,8 +215,8 @@ class Node:
         self.prev_cpu = prev_cpu  # the CPU whose code ran last (preemption bound)
         self.preempts = preempts
         self.hw = hw  # Machine.hw_state() here
-        self.cpu_of: dict[int, int] = {}  # enabled actor -> the CPU its step runs (Machine.step_cpu)
-        self.cpus_on: set[int] = set()  # the CPUs whose code could run here
+        self.cpu_of = cpu_of  # enabled actor -> the CPU its step runs (Machine.step_cpu)
+        self.cpus_on = {c for c in cpu_of.values() if c >= 0}  # the CPUs whose code could run here
 
 
 # -- the analysis of the current path --------------------------------------------------------
@@ -312,8 +313,12 @@ class History:
                         if self.ev[x][0] != a:
                             cands.append(x)
         if cands:
-            for x in set(cands) if len(cands) > 1 else cands:
-                vc = [p if p > q else q for p, q in zip(vc, clk[x], strict=True)]
+            ev = self.ev
+            # Newest first: a step already ordered before vc (its own clock entry covered)
+            # adds nothing to the join.
+            for x in sorted(set(cands), reverse=True) if len(cands) > 1 else cands:
+                if vc[ev[x][0]] <= x:
+                    vc = [p if p > q else q for p, q in zip(vc, clk[x], strict=True)]
         # The step as a node of the partial order, whatever the interleaving: its actor, its
         # rank in that actor's steps, its faults, and for every actor how many of its steps
         # happen before it (taken before vc[a] names this step, which has no rank yet).
@@ -768,9 +773,7 @@ class DporDriver:
                     sleep[q] = p.accs[q]
         if d == self.root:
             sleep = dict(self.root_sleep)
-        node = Node(d, enabled, sleep, accs, prev, preempts, m.hw_state())
-        node.cpu_of = cpu_of
-        node.cpus_on = {c for c in cpu_of.values() if c >= 0}
+        node = Node(d, enabled, sleep, accs, prev, preempts, m.hw_state(), cpu_of)
         if d and self.reduction:
             self._check_enabling(m, stack[d - 1], node)
         if d <= self.root:
