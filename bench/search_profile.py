@@ -4,7 +4,8 @@
 For each goal workload, in a child process of its own:
 
 1. **search**: the DPOR search as kport runs it (``dpor.explore``), stopped after
-   ``--executions`` executions (or at its end), CPU-timed; it keeps each execution's choices.
+   ``--executions`` executions (or at its end), CPU-timed after a warm-up search of three
+   executions (imports, the world's builds); it keeps each execution's choices.
 2. **replay**: the same executions again, each run from the restored world with a driver that
    only hands back the recorded choices (no DPOR at all): the machine and the ported kernel
    code, nothing else.  Its CPU time is what the search would cost if the DPOR bookkeeping
@@ -100,6 +101,9 @@ def profile(spec: dict[str, Any], executions: int) -> dict[str, Any]:
         choices.append(list(out.choices))
         steps[0] += out.steps
 
+    # Warm up first (imports on first use, the world's two builds and its snapshot): the
+    # replay below runs warm, so the search is timed warm too.
+    dpor.explore(prog, preemption_bound=bound, max_executions=3)
     gc.collect()
     c0 = time.process_time()
     st = dpor.explore(prog, preemption_bound=bound, max_executions=executions, on_outcome=keep)
