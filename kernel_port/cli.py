@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from . import signals
+from .cliutil import clean, say, warn
 from .engine.errors import (
     Interrupted,
     KportError,
@@ -329,29 +330,6 @@ def _main(argv: Sequence[str] | None) -> int:
         return e.code if isinstance(e.code, int) else 0
 
 
-MAX_MESSAGE = 400
-
-
-def clean(text: str, limit: int = MAX_MESSAGE) -> str:
-    """``text`` safe to echo on a terminal in one line: control characters (and any other
-    unprintable character) escaped, and cut to ``limit`` characters (the middle goes)."""
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-    if len(text) > limit:
-        keep = limit - 5
-        text = text[: keep * 2 // 3] + " ... " + text[-(keep - keep * 2 // 3) :]
-    return text
-
-
-def say(text: str) -> None:
-    """One line on stderr, cleaned (:func:`clean`)."""
-    print(clean(" ".join(text.split())), file=sys.stderr)
-
-
-def warn(text: str) -> None:
-    say(f"kport: warning: {text}")
-
-
 class _PipeGuard(io.TextIOBase):
     """stdout that survives its reader going away (``kport check ... | head``): once the
     pipe breaks, output is dropped and the command goes on to its real exit status."""
@@ -466,7 +444,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return cmd_diagram(args)
     if args.cmd == "source":
-        from .source import cmd_source
+        from .source_patch import cmd_source
 
         return cmd_source(args)
     if args.cmd == "cover":
@@ -657,7 +635,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         trace = _trace_for(prog, r.counterexample.choices, _verdict_line(r), args.width)
     saved = _save(r, trace, "check")
     if args.json:
-        from .review import memory_model_of
+        from .memory_model import memory_model_of
 
         obj = r.to_json()
         obj["memory_model"] = memory_model_of(r)

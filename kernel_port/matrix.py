@@ -43,10 +43,11 @@ from pathlib import Path
 from typing import Any
 
 from . import signals
-from .engine.errors import Interrupted, KportError, OptionError, UsageError
+from .cliutil import say, warn, writable
+from .engine.errors import Interrupted, KportError, UsageError
 from .engine.explorer import Result
-from .memory_model import check
-from .review import last_patch_functions, memory_model_of
+from .memory_model import check, memory_model_of
+from .review import last_patch_functions
 from .scenario import FIND, Scenario, get_scenario, load_errors, program, scenarios
 from .variants import parse_variant
 
@@ -123,25 +124,6 @@ def cells(names: list[str], variants: list[str], memory_model: str | None = None
             f"no cell matches {picked}: the scenarios selected have cells on {', '.join(on) or 'no variant'}"
         )
     return out
-
-
-def writable(path: str, flag: str) -> None:
-    """Check, before any work, that the file ``path`` named by ``flag`` can be written (an
-    :class:`OptionError` otherwise); nothing is left behind."""
-    p = Path(path).expanduser()
-    existed = p.exists()
-    if p.is_dir():
-        raise OptionError(flag, path, "is a folder (name a file)")
-    try:
-        with open(p, "ab"):
-            pass
-    except OSError as e:
-        raise OptionError(flag, path, f"cannot be written: {e.strerror or e}") from None
-    if not existed:
-        try:
-            p.unlink()
-        except OSError:
-            pass
 
 
 def run_cell(
@@ -317,8 +299,6 @@ class _Saver:
         text = e.one_line()
         if text not in self.warned:
             self.warned.add(text)
-            from .cli import warn
-
             warn(f"{what}: {text}")
 
     def _try(self, fn: Callable[[], Any], what: str = "matrix results not saved") -> None:
@@ -467,16 +447,12 @@ def run_matrix(args: argparse.Namespace) -> int:
             from .report.html import write_report
 
             write_report(Path(html), results, provenance(args))
-            from .cli import say
-
             say(f"kport: wrote {html}")
         if sys.stdout.isatty():
             table.rich_table(results, sys.stdout)
         else:
             table.plain(results, sys.stdout)
     if interrupted:
-        from .cli import say
-
         say(
             f"kport: {signals.stopped()} after {len(results)} of {len(todo)} cells; "
             "the finished cells are shown and saved"

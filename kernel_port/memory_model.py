@@ -45,3 +45,12 @@ def check(program: Any, strategy: str = "dfs", **kw: Any) -> Any:
         if e.partial is not None:
             stamp(e.partial, program)
         raise
+
+
+def memory_model_of(r: Any) -> str:
+    """The memory model a result was found under: the result's own word if the engine gives one,
+    else the default, sequential consistency."""
+    mm = getattr(r, "memory_model", None)
+    if not mm:
+        mm = (getattr(r, "stats", None) or {}).get("memory_model")
+    return str(mm) if mm else "sc"

@@ -42,73 +42,15 @@ from pathlib import Path
 from typing import Any
 
 from .engine.errors import UsageError
-from .engine.kfunc import kfunc_of
 from .patchmail import FileDiff, Hunk, PatchInputError, PatchMail, map_from_headers, map_with_tree, read
-from .variants import Patch, Variant, load_by_path, overrides, parse_variant, patches, project_root
+from .ports import Port, function_node, ports_of
+from .variants import Patch, load_by_path, parse_variant, patches, project_root
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,59}$")
 _TAG = re.compile(r"^v\d+\.\d+")
 
 
 # -- what the base has ports of ---------------------------------------------------------------------
-
-
-@dataclass
-class Port:
-    name: str  # kernel name
-    attr: str  # Python attribute
-    fn: Any  # as found on the class (the kfunc wrapper)
-    file: str
-    line: int | None
-    version: str
-
-
-def ports_of(v: Variant) -> dict[str, dict[str, Port]]:
-    """file -> kernel name -> the port the variant runs."""
-    from .report import kfuncs_of
-
-    out: dict[str, dict[str, Port]] = {}
-    for name, (attr, fn) in kfuncs_of(v.cls).items():
-        fr = kfunc_of(fn)
-        assert fr is not None
-        out.setdefault(fr.file, {})[name] = Port(name, attr, fn, fr.file, fr.line, fr.version)
-    return out
-
-
-def _function_node(fn: Any) -> tuple[ast.FunctionDef, list[str]]:
-    raw = inspect.unwrap(fn)
-    lines = textwrap.dedent(inspect.getsource(raw)).splitlines()
-    tree = ast.parse("\n".join(lines))
-    node = tree.body[0]
-    assert isinstance(node, ast.FunctionDef)
-    return node, lines
-
-
-def _body_dump(fn: Any) -> str:
-    node, _ = _function_node(fn)
-    body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:] or body
-    return ast.dump(ast.Module(body=body, type_ignores=[])) + ast.dump(node.args)
-
-
-def unedited(p: Patch, base: str) -> list[str]:
-    """The overrides of patch ``p`` whose Python is still the base's (as ``kport patch import``
-    wrote them): the same statements, comments and decorators aside."""
-    from .report import kfuncs_of
-
-    applied = p.for_base(base)
-    table = kfuncs_of(parse_variant(base).cls)
-    out = []
-    for name, attr in overrides(applied).items():
-        if name not in table:
-            continue
-        try:
-            if _body_dump(vars(applied.cls)[attr]) == _body_dump(table[name][1]):
-                out.append(name)
-        except (OSError, TypeError, SyntaxError):
-            continue
-    return out
 
 
 # -- the import ------------------------------------------------------------------------------------------
@@ -440,7 +382,7 @@ def render_module(imp: Imported, base: str, reach: dict[str, list[str]] | None, 
     taken: set[str] = {"V", "PATCH", cls}
     for t in imp.ported:
         assert t.port is not None
-        node, lines = _function_node(t.port.fn)
+        node, lines = function_node(t.port.fn)
         raw = inspect.unwrap(t.port.fn)
         g = getattr(raw, "__globals__", {})
         for n in _free_names(node):
@@ -459,7 +401,7 @@ def render_module(imp: Imported, base: str, reach: dict[str, list[str]] | None, 
             consts[t.file] = _const_name(t.file, taken | set(consts.values()))
     for t in imp.ported:
         assert t.port is not None
-        node, lines = _function_node(t.port.fn)
+        node, lines = function_node(t.port.fn)
         start = node.lineno - 1  # the def line, after the decorators
         body = "\n".join(lines[start:])
         hunks = ", ".join(str(i) for i in t.hunks)

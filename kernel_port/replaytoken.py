@@ -25,40 +25,7 @@ from typing import Any
 from .engine.errors import UnknownNameError
 from .engine.token import Label, PatchInfo, Schedule, labels_crc
 
-_MSGID = re.compile(r"<?([^\s<>@]+@[^\s<>@]+)>?")
-_SHA = re.compile(r"[0-9a-f]{12,40}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:,-]{0,99}")
-
-
-def link_of(upstream: str, link: str) -> str:
-    """A URL for a patch: its upstream commit, else its mail (a message-id on lore), else the
-    link as the patch module gives it."""
-    link = link.strip()
-    if link.startswith(("https://", "http://")):
-        return link
-    if upstream and _SHA.fullmatch(upstream):
-        return f"https://git.kernel.org/torvalds/c/{upstream[:12]}"
-    m = _MSGID.fullmatch(link)
-    if m and "/" not in m.group(1):
-        return f"https://lore.kernel.org/r/{m.group(1)}"
-    return link
-
-
-def patch_info(variant: str) -> list[PatchInfo]:
-    """(name, title, link) of each patch named in ``variant`` that this checkout has."""
-    from .variants import patches
-
-    try:
-        known = patches()
-    except Exception:  # a broken patch module is reported elsewhere; the token just says less
-        return []
-    out: list[PatchInfo] = []
-    for part in variant.split("+")[1:]:
-        name = part.split(":", 1)[0]
-        p = known.get(name)
-        if p is not None:
-            out.append((p.name, p.title, link_of(p.upstream, p.link)))
-    return out
 
 
 def missing_patches(variant: str, recorded: list[PatchInfo] | None) -> str:
@@ -98,15 +65,11 @@ def missing_patches(variant: str, recorded: list[PatchInfo] | None) -> str:
 
 
 def _has_patch_import() -> bool:
-    """Whether this kport has ``kport patch import`` (issue 19)."""
-    import argparse
+    """Whether this kport has ``kport patch import`` (issue 19): the command's module is there.
+    (Asked of the package, not of cli.py's parser: this module is below the command line.)"""
+    import importlib.util
 
-    from .cli import build_parser
-
-    for action in build_parser()._actions:
-        if isinstance(action, argparse._SubParsersAction) and "patch" in action.choices:
-            return True
-    return False
+    return importlib.util.find_spec(f"{__package__}.patch_import") is not None
 
 
 @contextlib.contextmanager

@@ -44,7 +44,9 @@ from typing import Any
 from .engine.errors import UsageError
 from .engine.explorer import Result
 from .engine.kfunc import kfunc_of
-from .memory_model import check
+from .memory_model import check, memory_model_of
+from .ports import unedited
+from .report.summary import CHANGE, function_list
 from .scenario import BUG, OK, Scenario, ScenarioProgram, scenarios
 from .variants import Patch, Variant, overrides, parse_variant, patches
 
@@ -140,15 +142,6 @@ class Cell:
         }
 
 
-def memory_model_of(r: Any) -> str:
-    """The memory model a result was found under: the result's own word if the engine gives one,
-    else the default, sequential consistency."""
-    mm = getattr(r, "memory_model", None)
-    if not mm:
-        mm = (getattr(r, "stats", None) or {}).get("memory_model")
-    return str(mm) if mm else "sc"
-
-
 def expected_cell(sc: type[Scenario], variant: str, memory_model: str | None = None) -> str | None:
     """The corpus's expected cell of ``variant`` under ``memory_model`` (None: the scenario's)."""
     return sc.expected(variant, memory_model)
@@ -241,20 +234,7 @@ def candidates(base: str, patched: Iterable[str], names: list[str]) -> list[type
     return [s for s in select(names) if meant_for(s, tree) or declared & set(s.variants())]
 
 
-def function_list(names: Iterable[str]) -> str:
-    names = list(names)
-    return ", ".join(f"{n}()" for n in names) if names else "none"
-
-
 # -- review ---------------------------------------------------------------------------------------------
-
-
-CHANGE = {
-    ("bug", "ok"): "fixes",
-    ("bug", "bug"): "leaves",
-    ("ok", "bug"): "brings back",
-    ("ok", "ok"): "keeps OK",
-}
 
 
 @dataclass
@@ -389,8 +369,6 @@ def review(
     memory_model: str | None = None,
 ) -> Review:
     p = find_patch(name)
-    from .patch_import import unedited
-
     bases = bases_of(p, base)
     out = [review_base(p, b, names or [], seconds, progress, memory_model) for b in bases]
     return Review(p, out, sorted({f for b in bases for f in unedited(p, b)}))
@@ -722,61 +700,6 @@ def last_patch_functions(variant: str) -> list[str]:
     if not v.patches:
         return []
     return list(overrides(v.patches[-1]))
-
-
-def matrix_summary(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per patched variant of the matrix, against its base (the variant without its last patch):
-    review's answer from the cells both have.  "no scenario reaches" is known only when the
-    matrix watched the patch's functions (cells with a ``reached`` list)."""
-    by: dict[str, dict[str, dict[str, Any]]] = {}
-    for c in cells:
-        # A scenario's cells under another model than sc are compared as their own row.
-        mm = c.get("memory_model") or "sc"
-        by.setdefault(c["variant"], {})[c["scenario"] + ("" if mm == "sc" else f"@{mm}")] = c
-    out = []
-    for v in sorted(by, key=variant_order):
-        if "+" not in v:
-            continue
-        base = v.rsplit("+", 1)[0]
-        mine, theirs = by[v], by.get(base, {})
-        both = [s for s in mine if s in theirs]
-        kinds: dict[str, list[str]] = {"fixes": [], "leaves": [], "brings back": [], "keeps OK": [], "undecided": []}
-        for s in both:
-            kinds[CHANGE.get((theirs[s]["verdict"], mine[s]["verdict"]), "undecided")].append(s)
-        watched = mine[next(iter(mine))].get("watched") if mine else None
-        measured = all(isinstance(c.get("reached"), list) for c in mine.values()) and watched is not None
-        unreached = None
-        if measured:
-            hit = {f for c in mine.values() for f in c["reached"]}
-            unreached = [f for f in watched if f not in hit]
-        answer = (
-            f"fixes: {', '.join(kinds['fixes']) or 'none'}; leaves: {', '.join(kinds['leaves']) or 'none'}; "
-            f"brings back: {', '.join(kinds['brings back']) or 'none'}; no scenario reaches: "
-            + (function_list(unreached) if unreached is not None else "(not measured)")
-        )
-        out.append(
-            {
-                "variant": v,
-                "base": base,
-                "patch": v.rsplit("+", 1)[1],
-                "fixes": kinds["fixes"],
-                "leaves": kinds["leaves"],
-                "brings_back": kinds["brings back"],
-                "keeps_ok": kinds["keeps OK"],
-                "undecided": kinds["undecided"],
-                "no_scenario_reaches": unreached,
-                "compared": len(both),
-                "answer": answer,
-            }
-        )
-    return out
-
-
-def variant_order(v: str) -> tuple[Any, ...]:
-    """Variants so that each patched variant follows its base: by tree (mainline last), then
-    by the list of patches."""
-    parts = v.split("+")
-    return (parts[0] == "v6.17", parts[0], tuple(parts[1:]))
 
 
 # -- the commands -----------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ import hashlib
 import inspect
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -60,10 +60,10 @@ from . import hangcheck
 from .engine import core
 from .engine.core import Machine
 from .engine.errors import KernelViolation, ProjectError, ScenarioError, Signalled, UnknownNameError
+from .engine.timed import CostModel
 from .engine.token import register_patch_info
-from .replaytoken import patch_info
 from .scenario_frames import frame_methods
-from .variants import Variant, load_by_path, parse_variant, project_root
+from .variants import Variant, load_by_path, parse_variant, patch_info, project_root
 
 BUG = "BUG"
 OK = "OK"
@@ -92,6 +92,22 @@ def split_cell(key: str, default: str) -> tuple[str, str]:
     if at and model in MEMORY_MODELS:
         return variant, model
     return key, default
+
+
+@dataclass(frozen=True)
+class TimedSpec:
+    """A scenario's timed form (``timed = TimedSpec(...)``; kernel_port/simulate.py runs it)."""
+
+    cost: CostModel
+    calibration: str  # how the cost model was calibrated (what figure, which parameter)
+    cpus: dict[str, int]  # size name -> CPUs ("full", "small")
+    until_ns: dict[str, int]  # size name -> virtual duration
+    sample_ns: dict[str, int]
+    config: dict[str, Any] = field(default_factory=dict)
+    size_config: dict[str, dict[str, Any]] = field(default_factory=dict)  # size -> extra config
+    # size -> how long out of schedule() counts as a stall (the soft-lockup threshold)
+    stall_ns: dict[str, int] = field(default_factory=dict)
+    bounded_variants: tuple[str, ...] = ()  # variants whose backlog the scenario expects to stay bounded
 
 
 class Scenario:
@@ -579,8 +595,6 @@ def _check_timed(cls: type[Scenario]) -> tuple[str, str] | None:
     spec = getattr(cls, "timed", None)
     if spec is None:
         return None
-    from .simulate import TimedSpec
-
     if not isinstance(spec, TimedSpec):
         return "timed", f"timed = {_clip(repr(spec), 60)}: a TimedSpec(...)"
     if not callable(getattr(cls, "timed_build", None)) or not _binds(cls.timed_build, 4):  # type: ignore[attr-defined]

@@ -39,27 +39,11 @@ from typing import Any
 from . import hangcheck
 from .engine.core import Machine
 from .engine.errors import ScenarioError, Signalled, UsageError, WatchdogTimeout
-from .engine.timed import CostModel, TimedResult, run_timed
-from .scenario import Scenario, get_scenario
+from .engine.timed import TimedResult, run_timed
+from .scenario import Scenario, TimedSpec, get_scenario
 from .variants import Variant, parse_variant
 
 STALL_NS = 20 * 1_000_000_000
-
-
-@dataclass(frozen=True)
-class TimedSpec:
-    """A scenario's timed form."""
-
-    cost: CostModel
-    calibration: str  # how the cost model was calibrated (what figure, which parameter)
-    cpus: dict[str, int]  # size name -> CPUs ("full", "small")
-    until_ns: dict[str, int]  # size name -> virtual duration
-    sample_ns: dict[str, int]
-    config: dict[str, Any] = field(default_factory=dict)
-    size_config: dict[str, dict[str, Any]] = field(default_factory=dict)  # size -> extra config
-    # size -> how long out of schedule() counts as a stall (the soft-lockup threshold)
-    stall_ns: dict[str, int] = field(default_factory=dict)
-    bounded_variants: tuple[str, ...] = ()  # variants whose backlog the scenario expects to stay bounded
 
 
 @dataclass
@@ -578,7 +562,7 @@ def cmd_simulate(args: Any) -> int:
     """``kport simulate``: exit 4 when the scenario or a port broke a run (verdict error),
     else 1 when a CPU stalled, a soft lockup fired or the run found a violation (a hard
     lockup, a BUG), else 3 when ``--wall-limit`` cut a run short, else 0."""
-    from .matrix import writable
+    from .cliutil import writable
     from .scenario import default_variant
 
     variants = args.variant or [default_variant(get_scenario(args.scenario))]

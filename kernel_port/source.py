@@ -12,7 +12,6 @@ the one the port names, the header says so.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import inspect
 import os
@@ -167,14 +166,3 @@ def source(name: str, variant: str = "v6.17", kernel_tree: str | None = None, wi
         + "\n\n"
         + _side_by_side([ln.rstrip("\n") for ln in py_lines], cf.text.splitlines(), lh, rh, width)
     )
-
-
-def cmd_source(args: argparse.Namespace) -> int:
-    if getattr(args, "patch", None):
-        from .source_patch import source_patch
-
-        text, rc = source_patch(args.function, args.variant, args.patch, args.kernel_tree, args.width)
-        print(text, end="")
-        return rc
-    print(source(args.function, args.variant, args.kernel_tree, args.width), end="")
-    return 0

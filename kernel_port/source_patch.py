@@ -22,6 +22,7 @@ Exit status 1 when a hunk has no override, or its override is still the base's c
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import inspect
 import os
@@ -35,6 +36,7 @@ from typing import Any
 from .engine.errors import UsageError
 from .engine.kfunc import kfunc_of
 from .patchmail import FileDiff, Hunk, PatchInputError, map_from_headers, map_with_tree, read
+from .ports import body_dump, ports_of
 from .variants import parse_variant
 
 _WORD = re.compile(r"[A-Za-z_]\w*|\d+")
@@ -203,9 +205,7 @@ def check_hunks(variant: str, hunks: list[Hunk], ported_files: dict[str, set[str
             base = _without(variant, owner)
             before = kfuncs_of(parse_variant(base).cls).get(f)
             after = table[f]
-            from .patch_import import _body_dump
-
-            same = before is not None and _body_dump(before[1]) == _body_dump(after[1])
+            same = before is not None and body_dump(before[1]) == body_dump(after[1])
             out.append(HunkCheck(h, f, "unedited" if same else "override", owner))
     return out
 
@@ -213,7 +213,6 @@ def check_hunks(variant: str, hunks: list[Hunk], ported_files: dict[str, set[str
 def source_patch(
     name: str, variant: str, patch_file: str, kernel_tree: str | None = None, width: int = 0
 ) -> tuple[str, int]:
-    from .patch_import import ports_of
     from .report import kfuncs_of
     from .source import find_port, tree_version
 
@@ -313,3 +312,16 @@ def source_patch(
         out.append("  (no hunk touches a function)")
     bad = [c for c in checks if c.status != "override"]
     return "\n".join(out) + "\n", 1 if bad else 0
+
+
+def cmd_source(args: argparse.Namespace) -> int:
+    """``kport source FUNCTION``: the C beside the Python (kernel_port/source.py); with
+    ``--patch FILE``, before and after the patch (here)."""
+    from .source import source
+
+    if getattr(args, "patch", None):
+        text, rc = source_patch(args.function, args.variant, args.patch, args.kernel_tree, args.width)
+        print(text, end="")
+        return rc
+    print(source(args.function, args.variant, args.kernel_tree, args.width), end="")
+    return 0

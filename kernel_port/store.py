@@ -306,7 +306,7 @@ def load_result_file(path: Path) -> dict[str, Any]:
 
 def result_record(result: Any, trace: str, command: str) -> dict[str, Any]:
     """The saved form of a check or matrix result with a counterexample."""
-    from .review import memory_model_of
+    from .memory_model import memory_model_of
 
     ce = result.counterexample
     mm = memory_model_of(result)

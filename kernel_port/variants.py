@@ -22,6 +22,7 @@ import difflib
 import importlib
 import importlib.util
 import pkgutil
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 
 from .engine.core import Machine
 from .engine.errors import OptionError, PatchDoesNotApply, ProjectError, UnknownNameError
+from .engine.token import PatchInfo
 
 
 class KernelBase:
@@ -336,3 +338,38 @@ def parse_variant(spec: str) -> Variant:
     v = Variant(spec, tree, tuple(chosen), cls)
     _VARIANTS[spec] = v
     return v
+
+
+# -- what a token says of a variant's patches (kernel_port/replaytoken.py) --------------------
+
+_MSGID = re.compile(r"<?([^\s<>@]+@[^\s<>@]+)>?")
+_SHA = re.compile(r"[0-9a-f]{12,40}")
+
+
+def link_of(upstream: str, link: str) -> str:
+    """A URL for a patch: its upstream commit, else its mail (a message-id on lore), else the
+    link as the patch module gives it."""
+    link = link.strip()
+    if link.startswith(("https://", "http://")):
+        return link
+    if upstream and _SHA.fullmatch(upstream):
+        return f"https://git.kernel.org/torvalds/c/{upstream[:12]}"
+    m = _MSGID.fullmatch(link)
+    if m and "/" not in m.group(1):
+        return f"https://lore.kernel.org/r/{m.group(1)}"
+    return link
+
+
+def patch_info(variant: str) -> list[PatchInfo]:
+    """(name, title, link) of each patch named in ``variant`` that this checkout has."""
+    try:
+        known = patches()
+    except Exception:  # a broken patch module is reported elsewhere; the token just says less
+        return []
+    out: list[PatchInfo] = []
+    for part in variant.split("+")[1:]:
+        name = part.split(":", 1)[0]
+        p = known.get(name)
+        if p is not None:
+            out.append((p.name, p.title, link_of(p.upstream, p.link)))
+    return out

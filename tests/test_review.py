@@ -272,7 +272,7 @@ def test_subset_variant_names_are_checked(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_matrix_summary_from_cells() -> None:
-    from kernel_port.review import matrix_summary
+    from kernel_port.report.summary import matrix_summary
 
     def cell(s: str, v: str, verdict: str, reached: list[str] | None = None) -> dict[str, object]:
         return {"scenario": s, "variant": v, "verdict": verdict, "watched": ["f", "g"], "reached": reached}

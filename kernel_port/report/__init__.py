@@ -106,7 +106,7 @@ def objects_in(text: str) -> tuple[str, list[str]]:
 
 def verdict_line(r: Result) -> str:
     """The verdict in one line, ending with the memory model it holds under (issue 18)."""
-    from ..review import memory_model_of
+    from ..memory_model import memory_model_of
 
     mm = f"memory model {memory_model_of(r)}"
     if r.verdict == "bug":

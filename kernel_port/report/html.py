@@ -3,7 +3,7 @@
 
 The page opens with the provenance (kport version and commit, date, Python, options) and, per
 patched variant, what the patch does against its base ("fixes / leaves / brings back / no scenario
-reaches", kernel_port/review.py's ``matrix_summary``).  The matrix is a grid (scenarios down,
+reaches", kernel_port/report/summary.py's ``matrix_summary``).  The matrix is a grid (scenarios down,
 variants across, each patched variant right after its base) in a scrolling box whose header row
 and scenario column stay in place (CSS ``position: sticky``); the engine self-tests have their
 own grid after the kernel scenarios.  Each cell shows the expected and the found verdict,
@@ -27,6 +27,8 @@ import html
 import json
 from pathlib import Path
 from typing import Any
+
+from .summary import matrix_summary
 
 CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1d1d1f; background: #fff; }
@@ -303,8 +305,6 @@ def _grid(cells: list[dict[str, Any]], trace_id: dict[tuple[str, str, str], str]
 
 
 def _patch_summary(cells: list[dict[str, Any]]) -> list[str]:
-    from ..review import matrix_summary
-
     rows = matrix_summary(cells)
     if not rows:
         return []

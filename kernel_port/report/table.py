@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from .summary import matrix_summary
+
 MATCH = {True: "yes", False: "NO", None: "-"}
 
 
@@ -56,8 +58,6 @@ def bounds(c: dict[str, Any]) -> str:
 
 
 def markdown(cells: list[dict[str, Any]], out: TextIO, provenance: dict[str, str] | None = None) -> None:
-    from ..review import matrix_summary
-
     per_patch = matrix_summary(cells)
     if per_patch:
         print("## What each patch does (against its base, from these cells)", file=out)
