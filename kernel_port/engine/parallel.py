@@ -24,7 +24,9 @@ any order on any number of workers, with no ordering between them:
 * **Hand-outs.**  A task that has run for ``yield_after`` seconds stops once its next branch
   is chosen and hands all its remaining work out: every branch waiting at one of its nodes
   (and the fault choices still to try there) becomes a task, and its nodes are registered
-  with the controller.
+  with the controller.  A task started while others still wait for a worker gets
+  ``LONG_YIELD`` times longer: nobody needs its work yet, and each task costs a replay of
+  its path.
 * **Results.**  Each task returns its counts, its violations and the fingerprints of the
   traces it explored (dpor.History.fingerprint).  The union of fingerprints counts the
   Mazurkiewicz traces explored -- the same number for every split, since the search explores
@@ -453,6 +455,9 @@ def explore(
             pool.close()
 
 
+LONG_YIELD = 8  # how much longer a task runs before handing out while others wait (_control)
+
+
 def _control(
     program: Program,
     pool: Any,
@@ -475,7 +480,11 @@ def _control(
             task = ctl.queue.pop()
             left = None if limits.max_executions is None else max(1, limits.max_executions - st.executions)
             sub = Limits(left, None, limits.stop_on_bug, None)
-            opts = TaskOptions(program.ncpus, bound, reduction, keep_events, sub, yield_after)
+            # A task hands its work out after yield_after seconds so that no worker idles; while
+            # tasks are still waiting for a worker that is not needed yet, so it runs longer
+            # (fewer tasks, fewer paths replayed to their roots).
+            ya = yield_after if len(ctl.queue) < pool.jobs else yield_after * LONG_YIELD
+            opts = TaskOptions(program.ncpus, bound, reduction, keep_events, sub, ya)
             running.append(pool.submit(task, opts))
             ctl.ps.tasks += 1
         pool.wait_any(running)
