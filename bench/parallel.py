@@ -81,15 +81,11 @@ def workloads(quick: bool, big: bool = False) -> list[tuple[str, Callable[[], An
             ),
         ]
     if big:
-        # A complete search of minutes (about 59,500 executions): issue 17's two-CPU
+        # Complete searches of minutes (about 57,000 and 96,000 traces): issue 17's two-CPU
         # PREEMPT_RT scenario with three irq_works (bench/rt_irq_work_three.py).
         rt3 = three_works()
-        out.append(
-            (
-                "rt-three-works @ pre-b4c6f86+b4c6f86 (bench scenario)",
-                lambda: ScenarioProgram(rt3, parse_variant("pre-b4c6f86+b4c6f86"), rt3.faults, rt3.preemptions),
-            )
-        )
+        for v in ("pre-b4c6f86+b4c6f86", "v6.17"):
+            out.append((f"rt-three-works @ {v} (bench scenario)", bench_cls(rt3, v, rt3.faults)))
     return out
 
 
@@ -103,12 +99,14 @@ def measure(
     ts = time.perf_counter() - t0
     prog = make()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     pool = pool_for(prog) if pool_for is not None else parallel.ProcessPool(prog, jobs)
     try:
         split = parallel.explore(prog, pool=pool)
     finally:
         pool.close()
     tp = time.perf_counter() - t0
+    controller = time.process_time() - c0  # this process: the controller (and the pool's start)
     ps = split.parallel
     return {
         "workload": label,
@@ -123,6 +121,7 @@ def measure(
         "forwarded": ps.forwarded,
         "dropped": ps.dropped,
         "worker_cpu_s": round(ps.worker_seconds, 3),
+        "controller_cpu_s": round(controller, 3),
         "identical": serial.exhausted
         and split.exhausted
         and serial.fingerprints == split.fingerprints
@@ -199,14 +198,15 @@ def render(doc: dict[str, Any]) -> str:
         f"Every split search identical to the serial one: {'yes' if doc['identical'] else 'NO'}.",
         "",
         "| workload | traces | serial s | split s | speed-up | tasks | handed out | forwarded (dropped) "
-        "| worker CPU s | same traces and violations |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| worker CPU s | controller CPU s | same traces and violations |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     all_rows = rows + ([doc["dask"]] if doc.get("dask") and "skipped" not in doc["dask"] else [])
     for r in all_rows:
         lines.append(
             f"| {r['workload']} | {r['traces']} | {r['serial_s']} | {r['parallel_s']} | {r['speedup']}x | "
             f"{r['tasks']} | {r['handed']} | {r['forwarded']} ({r['dropped']}) | {r['worker_cpu_s']} | "
+            f"{r.get('controller_cpu_s', '')} | "
             f"{'yes' if r['identical'] else 'NO'} |"
         )
     if doc.get("dask") and "skipped" in doc["dask"]:
