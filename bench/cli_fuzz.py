@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         for ex in stats.examples:
             lines.append(f"* `{ex['argv']!r}` -> {ex['rc']}: {'; '.join(ex['problems'])}")
     (out / "cli_fuzz.md").write_text("\n".join(lines) + "\n")
-    print(f"{stats.cases} cases in {stats.seconds:.1f} s: {stats.tracebacks} tracebacks, {stats.problems} with problems")
+    print(
+        f"{stats.cases} cases in {stats.seconds:.1f} s: {stats.tracebacks} tracebacks, {stats.problems} with problems"
+    )
     return 1 if stats.problems else 0
 
 

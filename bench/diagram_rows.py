@@ -134,9 +134,12 @@ def markdown(res: dict[str, Any]) -> str:
 def main() -> None:
     commit = os.environ.get("KPORT_COMMIT", "")
     try:
-        commit = commit or subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE.parent, check=False
-        ).stdout.strip()
+        commit = (
+            commit
+            or subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE.parent, check=False
+            ).stdout.strip()
+        )
     except OSError:
         commit = "?"
     res = {

@@ -93,9 +93,7 @@ def main() -> int:
     ]
     for r in rows:
         run = r["run_with_existing_env_s"]
-        md.append(
-            f"| {r['extras']} | {r['setup_s']} | {r['warm_up_s']} | {run if run is not None else '-'} |"
-        )
+        md.append(f"| {r['extras']} | {r['setup_s']} | {r['warm_up_s']} | {run if run is not None else '-'} |")
     md += [
         "",
         f"Goal: set-up under {GOAL_S:g} s with the `matrix` extra: **{'met' if doc['met'] else 'missed'}**.",

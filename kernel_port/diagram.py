@@ -1510,7 +1510,7 @@ def _call_of(ex: Execution, n: int) -> str:
 
 
 def _by(ex: Execution, w: int) -> str:
-    """"by CPU1 in f()" for the step that stored, or the event source's name."""
+    """ "by CPU1 in f()" for the step that stored, or the event source's name."""
     st = ex.step(w)
     if st.kind == "src":
         return f"by {ex.m.actor_name(st.actor)}"
@@ -1518,7 +1518,7 @@ def _by(ex: Execution, w: int) -> str:
 
 
 def _decided(ex: Execution, n: int, void: set[str]) -> str:
-    """", so f() returned v" for the nearest shown call around step ``n`` whose result shows."""
+    """ ", so f() returned v" for the nearest shown call around step ``n`` whose result shows."""
     idx = _access_row(ex, n)
     if idx is None:
         return ""
@@ -1608,8 +1608,11 @@ def _why(d: Diagram, width: int) -> str:
                 parts.append((end, f"CPU{cpu} spins in {fn} until one of the {len(keys)} locations it read changes"))
             else:
                 parts.append(
-                    (end, f"CPU{cpu} spins in {fn} until one of the {len(keys)} locations it read changes, "
-                     "and nothing stores any of them again")
+                    (
+                        end,
+                        f"CPU{cpu} spins in {fn} until one of the {len(keys)} locations it read changes, "
+                        "and nothing stores any of them again",
+                    )
                 )
             keys = drawn[:2]
             if not keys:

@@ -98,9 +98,7 @@ def test_changed_code_is_noted(capsys: pytest.CaptureFixture[str], tokens: dict[
 def _bug_cells() -> list[tuple[str, str]]:
     from kernel_port.scenario import BUG, scenarios
 
-    return sorted(
-        (name, v) for name, sc in scenarios().items() for v in sc.expect if sc.expected(v) == BUG
-    )
+    return sorted((name, v) for name, sc in scenarios().items() for v in sc.expect if sc.expected(v) == BUG)
 
 
 BUG_CELLS = _bug_cells()

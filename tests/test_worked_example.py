@@ -130,9 +130,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_the_worked_example_runs_as_written(
-    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_worked_example_runs_as_written(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("tree_sitter_c")
     tree = fake_tree(tmp_path / "linux")
     todo = steps(section())

@@ -656,6 +656,7 @@ class DporStats:
     @property
     def traces(self) -> int:
         return len(self.fingerprints)
+
     outcomes: list[Outcome] = field(default_factory=list)
     all_outcomes: list[Outcome] = field(default_factory=list)  # with keep_events
     parallel: Any = None
@@ -1012,9 +1013,7 @@ class DporDriver:
                 continue
             self._reverse(m, i, j, a, acc, vals)
 
-    def _walk(
-        self, m: Machine, j: int, a: int, acc: Accesses, guard: Any, vals: Any = None, ctrl: int = -1
-    ) -> None:
+    def _walk(self, m: Machine, j: int, a: int, acc: Accesses, guard: Any, vals: Any = None, ctrl: int = -1) -> None:
         """Races of a guarded step: every earlier dependent step, newest first, where the
         step could run in the reversal's state; a step where it could not hides nothing."""
         h = self.history

@@ -494,9 +494,7 @@ def _control(
             ctl.ps.worker_seconds += res.seconds
             _merge(st, res.stats, on_outcome)
             ctl.take(res)
-            if any(o.status == "error" for o in res.stats.outcomes) or (
-                limits.stop_on_bug and res.stats.bugs
-            ):
+            if any(o.status == "error" for o in res.stats.outcomes) or (limits.stop_on_bug and res.stats.bugs):
                 stopped = True
             if stopper.after_advance(st):
                 stopped = True

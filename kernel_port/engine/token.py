@@ -267,7 +267,7 @@ _ZDICT = (
     b"@intel.com@amd.com@suse.com@suse.de@gmail.com@redhat.com@huawei.com@google.com@infradead.org"
     b"@linux.ibm.com@oracle.com@kernel.org@linutronix.de@noisy.programming.kicks-ass.net"
     b"@gandalf.local.homelkml.iu.edu hypermail tglx@"
-    b"[PATCH] [PATCH v2 [RFC] [RFC PATCH] Revert \"irq_work: sched/rt: sched/core: sched/deadline: "
+    b'[PATCH] [PATCH v2 [RFC] [RFC PATCH] Revert "irq_work: sched/rt: sched/core: sched/deadline: '
     b"smp: x86/irq: x86/apic: x86/vector: genirq: tick/nohz: timers: nohz: cpu/hotplug: CPU hotplug, "
     b"Fix Skip Handle Avoid Don't Make Use Add Remove Force Plug a the in on of for to when if not "
     b"interrupt IPI irq_work raised list lazy work vector per-CPU thread PREEMPT_RT RT_PUSH_IPI push pull "
