@@ -180,7 +180,11 @@ def engine_md(es: dict[str, Any]) -> str:
     parts[rem] = round(tot - sum(v for k, v in parts.items() if k != rem), 3)
     floor_ratio = max(r["greenlet_ratio"] for r in es["rows"])
     lines = [
-        "# Engine speed (steps per second vs a bare generator round-robin)",
+        "# Engine speed on a toy workload: the floor (steps per second vs a bare generator round-robin)",
+        "",
+        "A toy, and reported as one: one shared write per step, no ported kernel code, no search.  It "
+        "measures the engine's floor; what real workloads cost per step (corpus cells, hotplug, scftorture, "
+        "the RT three-work scenario), beside the greenlet floor of the same run, is in throughput.md.",
         "",
         f"Python {es['machine']['python']}, {es['machine']['platform']}; best of {es['reps']} interleaved repetitions.",
         "",

@@ -350,11 +350,26 @@ def write(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
         + " (goal: complete in <= 30 s on every variant).",
         f"Peak RSS of any workload: {s['peak_rss_mb_max']} MB (goal <= 500 MB).",
         "",
+        *toy(),
         *table(rows),
         "",
         *explained(s, rows),
     ]
     path.with_suffix(".md").write_text("\n".join(md))
+
+
+def toy() -> list[str]:
+    """bench/engine_speed.py, named for what it is: a toy workload, the engine's floor."""
+    es = _load("engine_speed")
+    if not es or not es.get("rows"):
+        return []
+    us = [r["engine_us_per_step"] for r in es["rows"]]
+    return [
+        f"For scale: bench/engine_speed.py's toy workload (one shared write per step, no ported code, no "
+        f"search) runs at {min(us)}-{max(us)} µs per step (bench/results/engine_speed.md): the engine's own "
+        "floor, not a figure of any real search.",
+        "",
+    ]
 
 
 def _load(name: str) -> dict[str, Any] | None:
