@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE.parent))
 from programs import filesystem, indexer, lastzero, philosophers, readers_writers  # noqa: E402
 
 from kernel_port.engine.dpor import explore  # noqa: E402
-from tests.test_dpor_property import interleavings, make, signature  # noqa: E402
+from tests.propfamily import interleavings, make, signature  # noqa: E402
 
 
 def measure(prog: Any, naive_budget: int) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def random_programs(n: int, seed: int) -> list[dict[str, Any]]:
 
 
 def _draw(rng: random.Random) -> Any:
-    """A program of the property-test family (tests/test_dpor_property.py)."""
+    """A program of the property-test family (tests/propfamily.py)."""
 
     def op() -> tuple[Any, ...]:
         k = rng.choice(["r", "w", "add", "cas", "ipi", "cli"])
