@@ -325,7 +325,8 @@ def analyse(
         elif actor - 2 * n < len(m.sources):
             kind, cpu = "src", m.sources[actor - 2 * n].cpu
         else:
-            # An actor this module does not know (an engine may add some): its CPU's step.
+            # A CPU's code at an interrupt level, its store buffer (TSO), or an actor this
+            # module does not know (an engine may add some): its CPU's step.
             try:
                 c = m.actor_cpu(actor)
             except (IndexError, AttributeError):
@@ -357,7 +358,10 @@ def analyse(
             # its handler (an engine may run those under the interrupt's actor).
             st.kind = "cpu"
     for st in steps:
-        plain_write = any(rs[i].kind == "step" and rs[i].text.startswith("WRITE ") for i in st.rows)
+        # A store buffer's step (TSO) puts a buffered store into memory: a write, it reads nothing.
+        plain_write = _is_flush(m, st.actor) or any(
+            rs[i].kind == "step" and rs[i].text.startswith("WRITE ") for i in st.rows
+        )
         for k, w in st._acc:  # type: ignore[attr-defined]
             if k == FAULTS or _ctl(k):
                 continue
@@ -386,6 +390,11 @@ def analyse(
             writers.setdefault(k, []).append(st.n)
     nodes, roots, acts = _trees(m, rs, steps)
     return Execution(m, rs, steps, nodes, roots, acts, writers, raw_reads or {})
+
+
+def _is_flush(m: Machine, actor: int) -> bool:
+    """Is ``actor`` a CPU's store buffer (the x86-TSO machine's)?"""
+    return bool(getattr(m, "tso", False)) and actor >= m.sb_actor0
 
 
 def _ctl(k: Key) -> bool:
@@ -1148,11 +1157,19 @@ def targets(prog: Any, choices: list[int], ex: Execution, shown: set[int]) -> li
     for st in ex.steps:
         if st.n in shown:
             lab = labels[i]
+            if _is_flush(ex.m, st.actor) and st.writes:
+                lab = _flush_label(ex.m, st.actor - ex.m.sb_actor0, st.writes[0])
             out.append(
                 Target(st.n, st.actor, (lab[0], lab[1], lab[2], lab[3]), list(st.values), st.kind == "irq", st.cpu)
             )
         i += 1 + len(st.values)
     return out
+
+
+def _flush_label(m: Machine, cpu: int, key: Key) -> tuple[str, str, str, str]:
+    """A store buffer's step named by the store it puts into memory (the engine's label names
+    only the actor, and one buffer's steps differ by their store)."""
+    return (f"sb@CPU{cpu}", "", "flush", re.sub(r"#\d+", "#", m.key_label(key)))
 
 
 class PartialSchedule:
@@ -1182,6 +1199,10 @@ class PartialSchedule:
     def _label(self, m: Machine, a: int) -> tuple[str, str, str, str]:
         from .engine.execution import actor_label
 
+        if _is_flush(m, a):
+            buf = m.cpus[a - m.sb_actor0].sb
+            if buf:
+                return _flush_label(m, a - m.sb_actor0, buf[0][0])
         lab = actor_label(m, a)
         return (lab[0], lab[1], lab[2], lab[3])
 
@@ -1258,6 +1279,13 @@ class PartialSchedule:
                 if a < n:
                     self.last_cpu = c
                 return a
+            # Its code cannot move while its store buffer (TSO) must drain first (a locked
+            # instruction, a barrier): the buffer's next store, unless that is a later target.
+            sb = m.sb_actor0 + c if getattr(m, "tso", False) else -1
+            if sb in enabled and not any(x in enabled and self._context(m, x) == c for x in enabled):
+                nxt = self._next_for(m, sb)
+                if nxt is None or not self._matches(m, sb, nxt):
+                    return sb
         self.stuck = (
             f"before step {t.step} ({t.label[0]}: {t.label[2]} {t.label[3]}) no CPU could move on "
             f"(could: {', '.join(m.actor_name(a) for a in enabled)})"
