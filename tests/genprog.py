@@ -31,7 +31,8 @@ an operation is a tuple naming a primitive and its operands:
     ("mb",)                  smp_mb()                            (programs drawn for TSO)
 
 A program's ``model`` is the machine's memory model: "sc", or "tso" (x86-TSO store buffers;
-the TSO draws add smp_mb()).
+the TSO draws add smp_mb()).  Under TSO its ``apic`` is drawn too: "xapic" (an IPI's ICR write
+drains the store buffer first) or "x2apic" (it does not).
 
 TEST_VECTOR's handler runs ``handler`` (reads, writes, increments: "r", "w", "inc"), then
 EOI.  A program with a "wake" has a kernel thread (SCHED_FIFO) on its last CPU that sleeps in
@@ -114,6 +115,9 @@ class Spec:
     faults: int = 0  # lost IPIs allowed
     source: int = -1  # CPU a guarded event source raises TEST_VECTOR on (-1: none)
     model: str = "sc"  # the memory model: "sc" or "tso"
+    # The local APIC's mode under TSO: an xAPIC ICR write drains the store buffer, an x2APIC
+    # one (a WRMSR) does not (kernel_port/engine/primitives.py, apic_send_IPI).
+    apic: str = "xapic"
 
 
 BLOCKING = {"await", "cawait", "relax", "lock", "lockirq", "trylock", "die", "boot", "wake"}
@@ -277,10 +281,18 @@ def make(spec: Spec) -> Any:
             faults=spec.faults,
             fault_kinds=("lost-ipi",) if spec.faults else (),
             step_budget=400,
-            config={"MEMORY_MODEL": "tso"} if spec.model == "tso" else {},
+            config=_config(spec),
         )
 
     return program
+
+
+def _config(spec: Spec) -> dict[str, Any]:
+    if spec.model != "tso":
+        return {}
+    if spec.apic == "xapic":
+        return {"MEMORY_MODEL": "tso"}
+    return {"MEMORY_MODEL": "tso", "APIC_MODE": spec.apic}
 
 
 def steps_of(ops: tuple[Any, ...]) -> int:
@@ -387,7 +399,8 @@ def specs(draw: Any, *, asserts: bool = False, max_ops: int = 4, blocking_ok: bo
     )
     faults = draw(st.integers(0, 1)) if blocking_ok else 0
     source = draw(st.integers(-1, ncpus - 1)) if blocking_ok and draw(st.booleans()) else -1
-    return Spec(ncpus, progs, handler, faults, source, model)
+    apic = draw(st.sampled_from(["xapic", "x2apic"])) if model == "tso" else "xapic"
+    return Spec(ncpus, progs, handler, faults, source, model, apic)
 
 
 # -- plain random programs (the bench draws thousands) ------------------------------------------
@@ -482,6 +495,7 @@ def random_spec(
         )
         faults = rng.randint(0, 1) if blocking_ok else 0
         source = rng.randrange(ncpus) if blocking_ok and rng.random() < 0.25 else -1
-        spec = Spec(ncpus, tuple(progs), handler, faults, source, model)
+        apic = rng.choice(["xapic", "x2apic"]) if model == "tso" else "xapic"
+        spec = Spec(ncpus, tuple(progs), handler, faults, source, model, apic)
         if sum(steps_of(p) for p in spec.progs) <= max_steps:
             return spec
