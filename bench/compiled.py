@@ -33,28 +33,25 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 MODULE_SETS = [["dpor"], ["dpor", "core"]]
-WORKLOADS = {
-    "rt-three-works@v6.17, first 2,000 executions": ("rt3", "v6.17", 2000),
-    "smp.hotplug-lost-ipi@v6.17 bound 1, first 2,000 executions": ("hotplug", "v6.17", 2000),
+WORKLOADS: dict[str, tuple[dict[str, Any], int]] = {
+    "rt-three-works@v6.17, first 2,000 executions": ({"kind": "rt3", "variant": "v6.17"}, 2000),
+    "smp.hotplug-lost-ipi@v6.17 bound 1, first 2,000 executions": (
+        {"kind": "scenario", "scenario": "smp.hotplug-lost-ipi", "variant": "v6.17", "preemptions": 1},
+        2000,
+    ),
 }
 
-# Run in the child with the copy first on sys.path: prints the search's CPU seconds.
+# Run in the child with the copy first on sys.path: prints the search's CPU seconds.  The
+# program is built as bench/throughput.py builds its workloads (its imports are lazy, so they
+# find the copy).
 CHILD = """
 import sys, time, json
 sys.path.insert(0, {copy!r}); sys.path.insert(1, {bench!r})
 import kernel_port.engine.dpor as dpor
-kind, variant, n = {work!r}
-if kind == "rt3":
-    from rt_irq_work_three import three_works
-    from kernel_port.scenario import ScenarioProgram
-    from kernel_port.variants import parse_variant
-    cls = three_works()
-    prog = ScenarioProgram(cls, parse_variant(variant), cls.faults, cls.preemptions)
-    bound = None
-else:
-    from kernel_port.scenario import program
-    prog = program("smp.hotplug-lost-ipi", variant, preemptions=1)
-    bound = 1
+from throughput import _program
+spec, n = {work!r}
+prog = _program(spec)
+bound = prog.preemption_bound
 t = time.process_time()
 st = dpor.explore(prog, preemption_bound=bound, max_executions=n)
 print(json.dumps({{"cpu": time.process_time() - t, "executions": st.executions, "traces": st.traces,
@@ -75,7 +72,7 @@ def _compile(dst: Path, modules: list[str]) -> str | None:
     return None
 
 
-def _run(copy: Path, work: tuple[str, str, int]) -> dict[str, Any]:
+def _run(copy: Path, work: tuple[dict[str, Any], int]) -> dict[str, Any]:
     code = CHILD.format(copy=str(copy), bench=str(HERE), work=work)
     env = {**os.environ, "KPORT_ROOT": str(ROOT)}  # scenarios and patches from the checkout
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=copy, env=env)

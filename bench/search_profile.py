@@ -179,14 +179,6 @@ def render(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def _commit() -> str:
-    try:
-        got = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE)
-        return got.stdout.strip() or "?"
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--executions", type=int, default=EXECUTIONS)
@@ -194,6 +186,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", default=str(HERE / "results" / "search_profile"))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    from throughput import _commit
+
     if args.worker is not None:
         row = profile(json.loads(args.worker), args.executions)
         print(json.dumps(row))

@@ -8,7 +8,6 @@ that bench/dpor_quality.py can draw programs of the family without importing a t
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any
 
 from kernel_port.engine import (
@@ -34,7 +33,8 @@ from kernel_port.engine import (
     raw_spin_unlock,
     raw_spinlock_t,
 )
-from kernel_port.engine.core import ACQUIRE, UPDATE
+
+from .oracle import trace_of
 
 VEC = 0xF5
 NVARS = 4
@@ -162,30 +162,6 @@ def interleavings(spec: Any) -> int:
 
 
 def signature(events: list[Any]) -> Any:
-    """The Mazurkiewicz trace of an execution: per key, the order of its accesses
-    up to swapping neighbours that commute (reads with reads, commuting updates
-    with commuting updates).  An event that accesses a key in two ways (an update
-    and a read) counts as a write of it."""
-    count: dict[int, int] = defaultdict(int)
-    per_key: dict[Any, list[Any]] = defaultdict(list)
-    for a, acc in events:
-        eid = (a, count[a])
-        count[a] += 1
-        kinds: dict[Any, set[str]] = defaultdict(set)
-        for k, w in acc:
-            kinds[k].add("U" if w == UPDATE else "W" if w in (True, ACQUIRE) else "R")
-        for k, ks in kinds.items():
-            t = ks.pop() if len(ks) == 1 else "W"
-            blocks = per_key[k]
-            if t == "W":
-                blocks.append(("W", eid))
-            elif blocks and blocks[-1][0] == t:
-                blocks[-1][1].add(eid)
-            else:
-                blocks.append((t, {eid}))
-    return tuple(
-        sorted(
-            (repr(k), tuple((t, x if t == "W" else tuple(sorted(x))) for t, x in blocks))
-            for k, blocks in per_key.items()
-        )
-    )
+    """The Mazurkiewicz trace of an execution (tests/oracle.py's trace_of, without faults:
+    this family has none)."""
+    return trace_of(events, [])[0]

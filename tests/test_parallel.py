@@ -40,10 +40,12 @@ def both(spec: Any, yield_after: float | None, **kw: Any) -> tuple[dpor.DporStat
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(specs(asserts=True), st.sampled_from([None, 0.0]))
+@given(specs(asserts=True), st.sampled_from([None, 0.0, 0.001]))
 def test_split_search_explores_the_serial_traces(spec: Any, yield_after: float | None) -> None:
     """``yield_after=0``: every task hands its subtree back after one execution, so nearly
-    every node above a task's root is cut and registered with the controller."""
+    every node above a task's root is cut and registered with the controller.  A small
+    positive one mixes tasks that hand out after a few executions with tasks started while
+    others waited, which run parallel.LONG_YIELD times longer."""
     if interleavings(spec) > 5000:
         return
     a, b = both(spec, yield_after)
